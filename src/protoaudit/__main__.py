@@ -1,0 +1,3 @@
+from protoaudit.cli import main
+
+main()

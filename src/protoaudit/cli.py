@@ -1,0 +1,211 @@
+"""Command line: parse arguments, wire targets to the scanner and results to the reports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console
+
+from protoaudit import __version__
+from protoaudit.demo import running_demo_servers
+from protoaudit.errors import TargetError
+from protoaudit.policy.findings import Severity
+from protoaudit.report import json_report, terminal
+from protoaudit.results import TargetResult, UnscannedTarget
+from protoaudit.scan import AuditOptions, audit_targets
+from protoaudit.targets import Target, parse_target, read_target_lines
+
+EXIT_FINDINGS = 1
+EXIT_TARGET_ERRORS = 3
+
+
+def _targets(
+    texts: Sequence[str], input_file: IO[str] | None, sni: str | None, errors: list[UnscannedTarget]
+) -> Iterator[Target]:
+    """Parse lazily, so a long target file streams; bad lines become errors, not exits."""
+    sources: list[tuple[str, str]] = [("argument", text) for text in texts]
+    for text in sources:
+        yield from _parse_one(text[1], text[1], sni, errors)
+    if input_file is not None:
+        for number, text in read_target_lines(input_file):
+            yield from _parse_one(text, f"{input_file.name}:{number}: {text}", sni, errors)
+
+
+def _parse_one(
+    text: str, label: str, sni: str | None, errors: list[UnscannedTarget]
+) -> Iterator[Target]:
+    try:
+        yield parse_target(text, sni=sni)
+    except TargetError as error:
+        errors.append(UnscannedTarget(text=label, reason=str(error)))
+        click.echo(f"protoaudit: skipped target {label}: {error}", err=True)
+
+
+async def _collect(targets: Iterator[Target], options: AuditOptions) -> list[TargetResult]:
+    """Every result, back in the order the targets were given."""
+    positions: dict[Target, int] = {}
+
+    def numbered() -> Iterator[Target]:
+        for target in targets:
+            positions.setdefault(target, len(positions))
+            yield target
+
+    results = [result async for result in audit_targets(numbered(), options)]
+    return sorted(results, key=lambda result: positions[result.target])
+
+
+def _run(
+    targets: Iterator[Target],
+    errors: list[UnscannedTarget],
+    options: AuditOptions,
+    *,
+    json_out: str | None,
+    quiet: bool,
+    verbose: bool,
+    fail_on: str | None,
+) -> int:
+    results = asyncio.run(_collect(targets, options))
+    if json_out:
+        text = json_report.dumps(
+            results, errors, tool_version=__version__, generated=datetime.now(UTC)
+        )
+        if json_out == "-":
+            click.echo(text)
+        else:
+            Path(json_out).write_text(text + "\n", encoding="utf-8")
+    if not quiet and json_out != "-":
+        terminal.render(results, errors, Console(), verbose=verbose)
+    if fail_on:
+        threshold = Severity[fail_on.upper()]
+        if any(f.severity >= threshold for result in results for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_TARGET_ERRORS if errors else 0
+
+
+_severities = click.Choice([severity.label for severity in Severity])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="protoaudit")
+def main() -> None:
+    """Audit the secure protocols a host exposes, with evidence."""
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "-i",
+    "--input",
+    "input_file",
+    type=click.File("r"),
+    help="File of targets, one a line; # comments.",
+)
+@click.option(
+    "--json", "json_out", metavar="FILE|-", help="Write the JSON report to FILE, or - for stdout."
+)
+@click.option(
+    "--sni", help="Server name to send (default: the target's host name; none for an IP)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds for each connect and read.",
+)
+@click.option("-4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")
+@click.option("-6", "ipv6", is_flag=True, help="Use IPv6 addresses only.")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust this PEM file's CAs instead of Mozilla's.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1000),
+    default=40,
+    show_default=True,
+    help="Connections open at once, in all.",
+)
+@click.option(
+    "--per-host",
+    type=click.IntRange(1, 100),
+    default=8,
+    show_default=True,
+    help="Connections open at once to one address.",
+)
+@click.option("--fail-on", type=_severities, help="Exit 1 when a finding is at least this severe.")
+@click.option("-q", "--quiet", is_flag=True, help="No terminal report (errors still go to stderr).")
+@click.option("-v", "--verbose", is_flag=True, help="Show every detail, certificates in full.")
+def audit(  # noqa: PLR0917 - click passes every option as an argument
+    targets: tuple[str, ...],
+    input_file: IO[str] | None,
+    json_out: str | None,
+    sni: str | None,
+    timeout: float,
+    ipv4: bool,
+    ipv6: bool,
+    ca_file: str | None,
+    concurrency: int,
+    per_host: int,
+    fail_on: str | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Audit TARGETS: host, host:port, [v6]:port, https://host[:port]."""
+    if not targets and input_file is None:
+        raise click.UsageError("name at least one target, or a file with -i")
+    if ipv4 and ipv6:
+        raise click.UsageError("-4 and -6 exclude each other")
+    family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else socket.AF_UNSPEC
+    options = AuditOptions(
+        timeout=timeout,
+        concurrency=concurrency,
+        per_host=per_host,
+        family=family,
+        ca_file=ca_file,
+    )
+    errors: list[UnscannedTarget] = []
+    code = _run(
+        _targets(targets, input_file, sni, errors),
+        errors,
+        options,
+        json_out=json_out,
+        quiet=quiet,
+        verbose=verbose,
+        fail_on=fail_on,
+    )
+    sys.exit(code)
+
+
+@main.command()
+@click.option(
+    "--json", "json_out", metavar="FILE|-", help="Write the JSON report to FILE, or - for stdout."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show every detail.")
+def demo(json_out: str | None, verbose: bool) -> None:
+    """Start demo TLS servers inside protoaudit on 127.0.0.1, audit them, stop them."""
+    with running_demo_servers() as (ca_file, servers):
+        click.echo(
+            "protoaudit demo: auditing "
+            + ", ".join(f"{server.name} ({server.target})" for server in servers),
+            err=True,
+        )
+        errors: list[UnscannedTarget] = []
+        code = _run(
+            _targets([server.target for server in servers], None, None, errors),
+            errors,
+            AuditOptions(ca_file=ca_file),
+            json_out=json_out,
+            quiet=False,
+            verbose=verbose,
+            fail_on=None,
+        )
+    sys.exit(code)

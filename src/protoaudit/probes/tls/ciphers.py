@@ -1,0 +1,82 @@
+"""Every cipher suite the server accepts at one version, and the order it prefers.
+
+Enumeration: offer a chunk of the registry, note the suite the server picks,
+offer the chunk again without it, until the server refuses. Chunks run at the
+same time. Then, with two or more accepted suites, offer them forwards and
+backwards: the same pick both times means the server enforces its own order,
+and offering the accepted list minus each pick in turn reads that order off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from protoaudit.observations import CipherSuiteSupport, Observation, ProbeFailure
+from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.tls.exchange import HelloOutcome, send_hello
+from protoaudit.probes.tls.offers import CHUNK, client_hello, default_share_groups, suites_for
+from protoaudit.proto.tls.constants import ProtocolVersion, version_name
+
+
+class _Violation(Exception):
+    """The server picked something we did not offer: stop trusting this enumeration."""
+
+
+async def _pick(context: ProbeContext, version: int, suites: Sequence[int]) -> int | None:
+    """The suite the server chooses from `suites` at `version`, None when it refuses them all."""
+    shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
+    record = client_hello(version, suites, server_name=context.server_name, share_groups=shares)
+    outcome: HelloOutcome = await send_hello(context, record)
+    hello = outcome.server_hello
+    if hello is None or hello.selected_version != version:
+        return None
+    if hello.cipher_suite not in suites:
+        raise _Violation(
+            f"{version_name(version)}: chose 0x{hello.cipher_suite:04X}, which was not offered"
+        )
+    return hello.cipher_suite
+
+
+async def _eliminate(context: ProbeContext, version: int, suites: Sequence[int]) -> list[int]:
+    """Offer, drop the pick, offer again: the picks in the order the server made them."""
+    remaining = list(suites)
+    picks: list[int] = []
+    while remaining:
+        chosen = await _pick(context, version, remaining)
+        if chosen is None:
+            break
+        picks.append(chosen)
+        remaining.remove(chosen)
+    return picks
+
+
+async def probe_cipher_suites(context: ProbeContext, version: int) -> list[Observation]:
+    candidates = suites_for(version)
+    chunks = [candidates[i : i + CHUNK] for i in range(0, len(candidates), CHUNK)]
+    try:
+        found = await asyncio.gather(*(_eliminate(context, version, chunk) for chunk in chunks))
+        accepted = [suite for chunk in found for suite in chunk]
+        enforced: bool | None = None
+        order: tuple[int, ...] = ()
+        if len(accepted) >= 2:
+            forward, backward = await asyncio.gather(
+                _pick(context, version, accepted), _pick(context, version, accepted[::-1])
+            )
+            enforced = forward is not None and forward == backward
+            if enforced:
+                order = tuple(await _eliminate(context, version, accepted))
+    except _Violation as violation:
+        return [
+            ProbeFailure(probe="cipher_suites", reason="protocol-violation", detail=str(violation))
+        ]
+    # Server order first when there is one; a suite the order pass missed is still kept.
+    listed = order + tuple(sorted(set(accepted) - set(order)))
+    return [
+        CipherSuiteSupport(
+            version=version,
+            accepted=listed,
+            server_order_enforced=enforced,
+            server_order=order,
+        )
+    ]

@@ -1,0 +1,28 @@
+"""What an audit of one target returns: its observations and the findings judged from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from protoaudit.observations import Observation
+from protoaudit.policy.findings import Finding
+from protoaudit.targets import Target
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    target: Target
+    address: str  # the IP address actually scanned
+    started: datetime
+    duration_seconds: float
+    observations: tuple[Observation, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnscannedTarget:
+    """A target that could not be audited at all, e.g. it did not parse or resolve."""
+
+    text: str
+    reason: str

@@ -1,0 +1,119 @@
+"""Audit many targets: resolve, check reachability, run the probes, judge, stream results.
+
+Targets stream in and results stream out, with at most `parallel_targets` in
+flight, so memory stays flat however long the target list is. One target's
+failure is its own result; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from protoaudit.engine.limits import Limiter
+from protoaudit.engine.transport import Timeouts, connect, resolve
+from protoaudit.errors import TransportError
+from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
+from protoaudit.policy import evaluate
+from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.tls import run_tls_probes
+from protoaudit.results import TargetResult
+from protoaudit.targets import Target
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    timeout: float = 5.0  # each connect and each read
+    target_deadline: float = 300.0  # the whole audit of one target
+    concurrency: int = 40  # connections open at once, all targets together
+    per_host: int = 8  # connections open at once to one address
+    parallel_targets: int = 10
+    family: int = socket.AF_UNSPEC
+    ca_file: str | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+async def _audit_one(target: Target, options: AuditOptions, limiter: Limiter) -> TargetResult:
+    started = options.now()
+    clock = time.monotonic()
+    observations: list[Observation] = []
+    address = ""
+    timeouts = Timeouts(connect=options.timeout, read=options.timeout)
+    try:
+        address = (
+            await resolve(target.host, target.port, family=options.family, timeout=options.timeout)
+        )[0]
+        # One connect first: a closed or filtered port is one observation, not fifty.
+        async with limiter.slot(address):
+            conn = await connect(address, target.port, timeouts=timeouts)
+            conn.close()
+    except TransportError as error:
+        observations.append(
+            ConnectionFailure(stage="connect", reason=error.kind, detail=error.detail)
+        )
+    else:
+        context = ProbeContext(
+            host=target.host,
+            address=address,
+            port=target.port,
+            server_name=target.server_name,
+            timeouts=timeouts,
+            limiter=limiter,
+            ca_file=options.ca_file,
+            now=started,
+        )
+        try:
+            async with asyncio.timeout(options.target_deadline):
+                await run_tls_probes(context, observations)
+        except TimeoutError:
+            observations.append(
+                ProbeFailure(
+                    probe="target",
+                    reason="deadline",
+                    detail=f"audit stopped after {options.target_deadline:g}s; results are partial",
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - a bug in one probe must not lose the batch
+            observations.append(
+                ProbeFailure(probe="target", reason="internal-error", detail=repr(error)[:500])
+            )
+    frozen = tuple(observations)
+    return TargetResult(
+        target=target,
+        address=address,
+        started=started,
+        duration_seconds=round(time.monotonic() - clock, 3),
+        observations=frozen,
+        findings=evaluate(frozen),
+    )
+
+
+async def audit_targets(
+    targets: Iterable[Target], options: AuditOptions | None = None
+) -> AsyncIterator[TargetResult]:
+    """Yield one result per target, in the order they finish."""
+    options = options or AuditOptions()
+    limiter = Limiter(options.concurrency, options.per_host)
+    pending: set[asyncio.Task[TargetResult]] = set()
+    iterator = iter(targets)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < options.parallel_targets:
+                target = next(iterator, None)
+                if target is None:
+                    exhausted = True
+                    break
+                pending.add(asyncio.create_task(_audit_one(target, options, limiter)))
+            if not pending:
+                return
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        for task in pending:
+            task.cancel()

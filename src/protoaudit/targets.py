@@ -1,0 +1,129 @@
+"""The one place that turns what a user typed into `Target`s.
+
+Accepted forms: `host`, `host:port`, `[v6]:port`, bare IPv6, and
+`scheme://host[:port][/path]` where the scheme names a service in SERVICES.
+Anything else is a TargetError naming the input, so a batch can report it in
+one line and go on with the other targets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from protoaudit.errors import TargetError
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    default_port: int
+    transport: str  # "tcp" or "udp"
+    tls_start: str  # "implicit": TLS from the first byte
+
+
+# Later issues add STARTTLS services; the table is the only place that knows ports.
+SERVICES: dict[str, Service] = {
+    "tls": Service("tls", 443, "tcp", "implicit"),
+    "https": Service("https", 443, "tcp", "implicit"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    host: str  # a name, or an IP address without brackets
+    port: int
+    service: str = "tls"
+    sni: str | None = None  # None: derive from host (no SNI for IP addresses)
+    original: str = ""
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+    @property
+    def server_name(self) -> str | None:
+        """The SNI to send: the explicit one, else the host when it is a name."""
+        if self.sni is not None:
+            return self.sni or None
+        return None if self.is_ip else self.host
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
+
+
+def _port(text: str, original: str) -> int:
+    if not text.isdigit():
+        raise TargetError(f"{original!r}: port {text!r} is not a number")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise TargetError(f"{original!r}: port {port} is outside 1-65535")
+    return port
+
+
+def _host(text: str, original: str) -> str:
+    if not text:
+        raise TargetError(f"{original!r}: no host")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(text) or text.replace(".", "").isdigit():
+        raise TargetError(f"{original!r}: {text!r} is not a host name or IP address")
+    return text.rstrip(".").lower()
+
+
+def parse_target(text: str, *, sni: str | None = None, service: str | None = None) -> Target:
+    original = text
+    text = text.strip()
+    if not text:
+        raise TargetError("empty target")
+    scheme_match = _SCHEME.match(text)
+    if scheme_match:
+        scheme, text = scheme_match.group(1).lower(), scheme_match.group(2)
+        if scheme not in SERVICES:
+            raise TargetError(f"{original!r}: unknown scheme {scheme!r}")
+        service = service or scheme
+        text = text.split("/", 1)[0]
+        if "@" in text:
+            raise TargetError(f"{original!r}: credentials in a target are not accepted")
+    chosen = SERVICES[service or "tls"]
+    if text.startswith("["):
+        host_part, bracket, rest = text[1:].partition("]")
+        if not bracket:
+            raise TargetError(f"{original!r}: unclosed '['")
+        if rest and not rest.startswith(":"):
+            raise TargetError(f"{original!r}: unexpected {rest!r} after ']'")
+        host = host_part
+        port = _port(rest[1:], original) if rest else chosen.default_port
+        try:
+            host = str(ipaddress.IPv6Address(host))
+        except ValueError as error:
+            raise TargetError(f"{original!r}: {host!r} is not an IPv6 address") from error
+    elif text.count(":") > 1:  # a bare IPv6 address, no port
+        host, port = _host(text, original), chosen.default_port
+    elif ":" in text:
+        host_text, _, port_text = text.partition(":")
+        host, port = _host(host_text, original), _port(port_text, original)
+    else:
+        host, port = _host(text, original), chosen.default_port
+    return Target(host=host, port=port, service=chosen.name, sni=sni, original=original.strip())
+
+
+def read_target_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each line that names a target: blanks and # comments skipped."""
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            yield number, text
