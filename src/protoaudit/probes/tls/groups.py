@@ -85,7 +85,7 @@ async def _tls12_exchange(
         params = parse_server_key_exchange(
             outcome.server_key_exchange, key_exchange=suite.key_exchange, version=version
         )
-    except DecodeError:
+    except (DecodeError, ValueError):  # ValueError: a suite with no ServerKeyExchange shape
         return None
     return EphemeralKeyExchange(
         version=version,

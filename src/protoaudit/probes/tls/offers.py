@@ -55,7 +55,14 @@ def default_share_groups() -> tuple[int, ...]:
 
 @cache
 def all_signature_schemes() -> tuple[int, ...]:
-    return tuple(registry.signature_schemes())
+    """Every scheme, recommended ones first: servers that honour the client's order then
+    sign with what a modern client would get, not with SHA-1 because its code is lowest."""
+
+    def rank(scheme: registry.SignatureScheme) -> tuple[int, int]:
+        weak = any(word in scheme.name for word in ("sha1", "md5", "sha224"))
+        return (2 if weak else 0 if scheme.recommended == "Y" else 1, scheme.code)
+
+    return tuple(s.code for s in sorted(registry.signature_schemes().values(), key=rank))
 
 
 @cache
