@@ -75,7 +75,6 @@ _SIGNATURE_ALGORITHMS = {
     "ECDSA": b"ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:ecdsa_sha1",
 }
 # Alerts that answer a key-type-restricted offer with "I have no such certificate".
-_NO_SUCH_KEY_ALERTS = ("handshake failure", "insufficient security")
 # OpenSSL's words when the bytes back are not TLS records at all.
 _NOT_TLS = ("wrong version number", "packet length too long", "unknown protocol", "http request")
 
@@ -389,13 +388,12 @@ async def _probe(
             for kind in (None, *KEY_TYPES)
         )
     )
-    default = fetches[0]
     observations: list[Observation] = []
     leaves_seen: set[bytes] = set()
     for fetch in fetches:
         label = f"{fetch.requested_key_type or 'default'} chain"
         if isinstance(fetch, FetchFailure):
-            if _worth_reporting(fetch, default):
+            if _worth_reporting(fetch):
                 observations.append(ProbeFailure(PROBE, fetch.reason, f"{label}: {fetch.detail}"))
             continue
         if not fetch.certificates_der:
@@ -409,13 +407,15 @@ async def _probe(
     return observations
 
 
-def _worth_reporting(failure: FetchFailure, default: ChainFetch | FetchFailure) -> bool:
-    if failure.requested_key_type is None:
-        return True
-    if failure.reason == "alert" and any(alert in failure.detail for alert in _NO_SUCH_KEY_ALERTS):
-        return False  # no certificate of this type: a fact, not a failure
-    # When the default handshake failed the same way, one report says it all.
-    return not (isinstance(default, FetchFailure) and default.reason == failure.reason)
+def _worth_reporting(failure: FetchFailure) -> bool:
+    """Only the default handshake's failure is news.
+
+    When the default handshake worked, a restricted one that fails means the
+    server has no key of that type: servers say so with a handshake_failure
+    alert, or (Python's asyncio TLS server, some appliances) by just closing.
+    When the default failed too, its report says it all.
+    """
+    return failure.requested_key_type is None
 
 
 def _observe(

@@ -96,6 +96,33 @@ async def _tls12_exchange(
     )
 
 
+async def _tls12_curve(
+    context: ProbeContext, version: int, ecdhe: Sequence[int], curve: int
+) -> bool:
+    """Whether the server does ECDHE on `curve` at a TLS 1.2-or-older version.
+
+    Before TLS 1.3 the client's curve list also limits the curve of an ECDSA
+    certificate (RFC 8422 5.1), so an ECDSA-only server refuses a list that
+    names x25519 alone. Then we ask again with the certificate curves behind
+    the one in question: a server that honours our order still picks it. One
+    that enforces its own order may pick its favourite instead, and that curve
+    counts as not seen (a possible miss, never a false claim).
+    """
+    exchange = await _tls12_exchange(context, version, ecdhe, (curve,))
+    if exchange is None and any(registry.cipher_suite(s).authentication == "ECDSA" for s in ecdhe):
+        fallback = [curve, *(g for g in _certificate_curves() if g != curve)]
+        exchange = await _tls12_exchange(context, version, ecdhe, fallback)
+    return exchange is not None and exchange.group == curve
+
+
+def _certificate_curves() -> tuple[int, ...]:
+    return tuple(registry.group_by_name(n).code for n in ("secp256r1", "secp384r1", "secp521r1"))
+
+
+async def _nothing() -> None:
+    return None
+
+
 async def probe_tls12_key_exchange(
     context: ProbeContext, version: int, accepted: Sequence[int]
 ) -> list[Observation]:
@@ -103,30 +130,27 @@ async def probe_tls12_key_exchange(
     suites = [registry.cipher_suite(code) for code in accepted]
     ecdhe = [s.code for s in suites if s.key_exchange == "ECDHE"]
     dhe = [s.code for s in suites if s.key_exchange == "DHE"]
+    curves = [g for g in all_groups() if registry.group(g).kind == "ecdhe"]
+    # The default ECDHE exchange twice, curves forwards and backwards: the same curve
+    # both times is the server's own preference, not our order echoed back.
     defaults = [
-        _tls12_exchange(context, version, chosen, None) for chosen in (ecdhe, dhe) if chosen
+        _tls12_exchange(context, version, ecdhe, curves) if ecdhe else _nothing(),
+        _tls12_exchange(context, version, ecdhe, curves[::-1]) if ecdhe else _nothing(),
+        _tls12_exchange(context, version, dhe, None) if dhe else _nothing(),
     ]
+    forward, backward, finite_field = await asyncio.gather(*defaults)
     observations: list[Observation] = [
-        exchange for exchange in await asyncio.gather(*defaults) if exchange is not None
+        exchange for exchange in (forward, finite_field) if exchange is not None
     ]
     if ecdhe:
-        curves = [g for g in all_groups() if registry.group(g).kind == "ecdhe"]
-        seen = await asyncio.gather(
-            *(_tls12_exchange(context, version, ecdhe, (curve,)) for curve in curves)
-        )
-        accepted_curves = tuple(
-            curve
-            for curve, exchange in zip(curves, seen, strict=True)
-            if exchange is not None and exchange.group == curve
-        )
-        default = next(
-            (o for o in observations if isinstance(o, EphemeralKeyExchange) and o.group), None
-        )
+        seen = await asyncio.gather(*(_tls12_curve(context, version, ecdhe, c) for c in curves))
+        accepted_curves = tuple(curve for curve, ok in zip(curves, seen, strict=True) if ok)
+        same = forward is not None and backward is not None and forward.group == backward.group
         observations.append(
             KeyExchangeGroups(
                 version=version,
                 accepted=accepted_curves,
-                server_preferred=default.group if default else None,
+                server_preferred=forward.group if same and forward else None,
             )
         )
     return observations
