@@ -30,9 +30,8 @@ def _targets(
     texts: Sequence[str], input_file: IO[str] | None, sni: str | None, errors: list[UnscannedTarget]
 ) -> Iterator[Target]:
     """Parse lazily, so a long target file streams; bad lines become errors, not exits."""
-    sources: list[tuple[str, str]] = [("argument", text) for text in texts]
-    for text in sources:
-        yield from _parse_one(text[1], text[1], sni, errors)
+    for text in texts:
+        yield from _parse_one(text, text, sni, errors)
     if input_file is not None:
         for number, text in read_target_lines(input_file):
             yield from _parse_one(text, f"{input_file.name}:{number}: {text}", sni, errors)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from protoaudit.observations import Observation
 from protoaudit.policy.findings import Finding
+from protoaudit.policy.grade import Grade
 from protoaudit.targets import Target
 
 
@@ -18,6 +19,7 @@ class TargetResult:
     duration_seconds: float
     observations: tuple[Observation, ...]
     findings: tuple[Finding, ...]
+    grade: Grade | None  # None when no TLS version answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts, connect, resolve
 from protoaudit.errors import TransportError
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
-from protoaudit.policy import evaluate
+from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.tls import run_tls_probes
 from protoaudit.results import TargetResult
@@ -82,13 +82,15 @@ async def _audit_one(target: Target, options: AuditOptions, limiter: Limiter) ->
                 ProbeFailure(probe="target", reason="internal-error", detail=repr(error)[:500])
             )
     frozen = tuple(observations)
+    findings = evaluate(frozen)
     return TargetResult(
         target=target,
         address=address,
         started=started,
         duration_seconds=round(time.monotonic() - clock, 3),
         observations=frozen,
-        findings=evaluate(frozen),
+        findings=findings,
+        grade=grade(frozen, findings),
     )
 
 

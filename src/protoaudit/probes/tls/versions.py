@@ -66,7 +66,7 @@ async def _probe_sslv2(context: ProbeContext) -> list[Observation]:
 
 
 async def probe_versions(context: ProbeContext) -> list[Observation]:
-    sslv2, *others = await asyncio.gather(
-        _probe_sslv2(context), *(probe_version(context, v) for v in TLS_VERSIONS)
+    sslv2, others = await asyncio.gather(
+        _probe_sslv2(context), asyncio.gather(*(probe_version(context, v) for v in TLS_VERSIONS))
     )
     return [*sslv2, *others]
