@@ -1,7 +1,7 @@
 """protoaudit: audit the secure protocols a host exposes, with evidence.
 
-    result = await protoaudit.audit("127.0.0.1:4433", ca_file="lab-ca.pem")
-    for finding in result.findings: ...
+result = await protoaudit.audit("127.0.0.1:4433", ca_file="lab-ca.pem")
+for finding in result.findings: ...
 """
 
 from __future__ import annotations
