@@ -142,14 +142,29 @@ async def probe_tls12_key_exchange(
     observations: list[Observation] = [
         exchange for exchange in (forward, finite_field) if exchange is not None
     ]
-    if ecdhe:
-        seen = await asyncio.gather(*(_tls12_curve(context, version, ecdhe, c) for c in curves))
-        accepted_curves = tuple(curve for curve, ok in zip(curves, seen, strict=True) if ok)
+    finite_fields = [g for g in all_groups() if registry.group(g).kind == "ffdhe"]
+    curve_answers, field_answers = await asyncio.gather(
+        asyncio.gather(*(_tls12_curve(context, version, ecdhe, c) for c in curves if ecdhe)),
+        asyncio.gather(
+            *(_tls12_exchange(context, version, dhe, (g,)) for g in finite_fields if dhe)
+        ),
+    )
+    accepted = [curve for curve, ok in zip(curves, curve_answers) if ok]  # noqa: B905
+    # RFC 7919 negotiation is real only if the prime follows what we offer; a server
+    # with one fixed dhparam (nginx, OpenSSL) sends the same prime whatever we ask.
+    field_groups = {exchange.group for exchange in field_answers if exchange is not None}
+    if len(field_groups) >= 2:
+        accepted += [
+            group
+            for group, exchange in zip(finite_fields, field_answers)  # noqa: B905
+            if exchange is not None and exchange.group == group
+        ]
+    if ecdhe or dhe:
         same = forward is not None and backward is not None and forward.group == backward.group
         observations.append(
             KeyExchangeGroups(
                 version=version,
-                accepted=accepted_curves,
+                accepted=tuple(accepted),
                 server_preferred=forward.group if same and forward else None,
             )
         )
