@@ -459,6 +459,13 @@ def _target(  # noqa: PLR0917  (one call per server kind, all arguments named in
         "cipher_suites": {v: suite_list(per_version[v]) for v in VERSIONS if v in per_version},
         "groups": {v: [group_entry(g) for g in gs] for v, gs in groups.items()},
         "server_cipher_order": server_order,
+        # OpenSSL lists a cipher string in preference order: with the server's
+        # order enforced, that order (filtered as above) is the one it picks by.
+        "cipher_order": (
+            {v: [s.name for s in per_version[v]] for v in VERSIONS if v in per_version}
+            if server_order
+            else {}
+        ),
         **cert,
         "dh": (
             {

@@ -41,6 +41,7 @@ TARGETS = [
     "wrong-host",
     "incomplete-chain",
     "dual-cert",
+    "server-order",
 ]
 
 # What each validation problem in the ground truth must produce as a finding.
@@ -110,6 +111,18 @@ def test_server_order_enforcement_is_the_truth(
         if len(o.accepted) >= 2
     }
     assert verdicts == {_truth(lab, name)["server_cipher_order"]}
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_enforced_order_is_read_off_exactly(
+    lab: Lab, results: dict[str, TargetResult], name: str
+) -> None:
+    seen = {
+        version_name(o.version): [registry.cipher_suite(code).name for code in o.server_order]
+        for o in _of(results[name], CipherSuiteSupport)
+        if o.server_order_enforced
+    }
+    assert seen == _truth(lab, name)["cipher_order"]
 
 
 @pytest.mark.parametrize("name", TARGETS)
