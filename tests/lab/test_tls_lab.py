@@ -183,3 +183,19 @@ def test_nothing_failed(results: dict[str, TargetResult], name: str) -> None:
         o for o in results[name].observations if o.kind in ("probe_failure", "connection_failure")
     ]
     assert failures == []
+
+
+def test_sni_is_sent_and_the_no_sni_default_is_compared(lab: Lab) -> None:
+    # Given the intermediate target named by SNI (it serves one certificate to all)
+    host, port = lab.address("intermediate")
+    target = parse_target(f"{host}:{port}", sni="localhost")
+
+    async def run() -> TargetResult:
+        options = AuditOptions(ca_file=str(lab.ca_file))
+        return [result async for result in audit_targets([target], options)][0]
+
+    result = asyncio.run(run())
+    chains = _of(result, CertificateChain)
+    # Then the chain was fetched with SNI, and the no-SNI fetch (same leaf) added nothing
+    assert [chain.server_name for chain in chains] == ["localhost"]
+    assert chains[0].trusted

@@ -95,7 +95,7 @@ def chain(**changes: object) -> CertificateChain:
         "version": TLS13,
         "cipher_suite": suite("TLS_AES_128_GCM_SHA256"),
         "certificates": (certificate(), INTERMEDIATE),
-        "trust_store": "certifi",
+        "trust_store": "Mozilla (certifi 2026.05.20)",
         "trusted": True,
         "trust_error": None,
         "hostname_checked": "example.com",
@@ -245,6 +245,10 @@ CASES: dict[str, Callable[[], list[Observation]]] = {
         )
     ),
     "tls.cert.no_sct": lambda: with_chain(certificates=(certificate(sct_count=0), INTERMEDIATE)),
+    "tls.cert.no_sni_default": lambda: [
+        *good_server(),
+        chain(server_name=None, hostname_matches=False, hostname_checked="example.com"),
+    ],
     "tls.connection.failed": lambda: [
         ConnectionFailure("connect", "refused", "connection refused by 192.0.2.1:443")
     ],
@@ -627,3 +631,34 @@ def test_weak_ciphers_lower_the_score() -> None:
 def test_nothing_to_grade_without_a_supported_version() -> None:
     observations = CASES["tls.connection.failed"]()
     assert grade(observations, evaluate(observations)) is None
+
+
+def test_no_sct_is_only_asked_of_publicly_trusted_chains() -> None:
+    # Given a chain trusted through a private CA file, with no SCTs
+    private = with_chain(
+        certificates=(certificate(sct_count=0), INTERMEDIATE),
+        trust_store="ca-file lab-ca.pem (instead of the Mozilla roots)",
+    )
+    # Then Certificate Transparency is not asked for
+    assert "tls.cert.no_sct" not in ids(evaluate(private))
+
+
+def test_default_certificate_without_sni_is_judged_apart() -> None:
+    # Given the SNI chain is fine and the no-SNI default chain is untrusted and mismatched
+    observations = [
+        *good_server(),
+        chain(server_name=None, trusted=False, hostname_matches=False, trust_error="self-signed"),
+    ]
+    found = ids(evaluate(observations))
+    # Then only the informational no-SNI finding is raised, not the main ones
+    assert "tls.cert.no_sni_default" in found
+    assert "tls.cert.untrusted" not in found
+    assert "tls.cert.hostname_mismatch" not in found
+
+
+def test_without_any_sni_chain_every_chain_is_judged() -> None:
+    # Given an IP target (no SNI sent at all) with a mismatched chain
+    observations = with_chain(server_name=None, hostname_matches=False)
+    found = ids(evaluate(observations))
+    assert "tls.cert.hostname_mismatch" in found
+    assert "tls.cert.no_sni_default" not in found

@@ -42,7 +42,21 @@ def _is_root(certificate: CertificateInfo, index: int) -> bool:
 
 
 def _chains(observations: Sequence[Observation]) -> list[CertificateChain]:
-    return list(of_kind(observations, CertificateChain))
+    """The chains a client of this target gets: with SNI when we sent a name.
+
+    The server's default certificate for clients without SNI is judged apart
+    (rule_no_sni_default): modern clients never see it.
+    """
+    chains = list(of_kind(observations, CertificateChain))
+    with_sni = [chain for chain in chains if chain.server_name is not None]
+    return with_sni or chains
+
+
+def _without_sni(observations: Sequence[Observation]) -> list[CertificateChain]:
+    chains = list(of_kind(observations, CertificateChain))
+    if not any(chain.server_name is not None for chain in chains):
+        return []
+    return [chain for chain in chains if chain.server_name is None]
 
 
 def _names(leaf: CertificateInfo) -> str:
@@ -189,9 +203,29 @@ def rule_no_sct(observations: Sequence[Observation]) -> list[Finding]:
     evidence = [
         f"{chain_label(chain)}: the leaf certificate carries no SCTs"
         for chain in _chains(observations)
-        if chain.trusted and chain.certificates and chain.certificates[0].sct_count == 0
+        if chain.trusted
+        and chain.trust_store.startswith("Mozilla")
+        and chain.certificates
+        and chain.certificates[0].sct_count == 0
     ]
     return finding_for("tls.cert.no_sct", evidence)
+
+
+def rule_no_sni_default(observations: Sequence[Observation]) -> list[Finding]:
+    """Clients without SNI get another certificate; say whether it would hold up."""
+    evidence = []
+    for chain in _without_sni(observations):
+        problems = [
+            words
+            for words, present in (
+                (f"does not cover {chain.hostname_checked!r}", not chain.hostname_matches),
+                ("is not trusted", not chain.trusted),
+            )
+            if present
+        ]
+        if problems:
+            evidence.append(f"{chain_label(chain)}: " + " and ".join(problems))
+    return finding_for("tls.cert.no_sni_default", evidence)
 
 
 CERTIFICATE_RULES: tuple[Rule, ...] = (
@@ -205,4 +239,5 @@ CERTIFICATE_RULES: tuple[Rule, ...] = (
     rule_weak_key,
     rule_weak_signature,
     rule_no_sct,
+    rule_no_sni_default,
 )

@@ -380,20 +380,25 @@ async def _probe(
         roots = await asyncio.to_thread(load_roots, ca_file)
     except TrustStoreError as error:
         return [ProbeFailure(PROBE, "trust-store", str(error))]
+    # With a name, also once without SNI: old clients get the server's default
+    # certificate, which may be another one.
+    attempts = [(server_name, kind) for kind in (None, *KEY_TYPES)]
+    if server_name is not None:
+        attempts.append((None, None))
     fetches = await asyncio.gather(
         *(
             fetch_chain(
-                host, port, server_name=server_name, key_type=kind, timeout=timeout, connect=connect
+                host, port, server_name=name, key_type=kind, timeout=timeout, connect=connect
             )
-            for kind in (None, *KEY_TYPES)
+            for name, kind in attempts
         )
     )
     observations: list[Observation] = []
     leaves_seen: set[bytes] = set()
-    for fetch in fetches:
-        label = f"{fetch.requested_key_type or 'default'} chain"
+    for (name, _), fetch in zip(attempts, fetches, strict=True):
+        label = f"{fetch.requested_key_type or 'default'} chain" + ("" if name else " without SNI")
         if isinstance(fetch, FetchFailure):
-            if _worth_reporting(fetch):
+            if _worth_reporting(fetch) and name == server_name:
                 observations.append(ProbeFailure(PROBE, fetch.reason, f"{label}: {fetch.detail}"))
             continue
         if not fetch.certificates_der:

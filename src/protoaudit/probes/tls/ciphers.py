@@ -16,11 +16,16 @@ from protoaudit.observations import CipherSuiteSupport, Observation, ProbeFailur
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.tls.exchange import HelloOutcome, send_hello
 from protoaudit.probes.tls.offers import CHUNK, client_hello, default_share_groups, suites_for
+from protoaudit.proto.tls import exchange as codec
 from protoaudit.proto.tls.constants import ProtocolVersion, version_name
 
 
 class _Violation(Exception):
-    """The server picked something we did not offer: stop trusting this enumeration."""
+    """The server picked a suite we did not offer: stop trusting this enumeration.
+
+    The hello exchange refuses such a ServerHello (it checks every answer against
+    the offer); this probe is the one that says so instead of reading it as a no.
+    """
 
 
 async def _pick(context: ProbeContext, version: int, suites: Sequence[int]) -> int | None:
@@ -28,13 +33,11 @@ async def _pick(context: ProbeContext, version: int, suites: Sequence[int]) -> i
     shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
     record = client_hello(version, suites, server_name=context.server_name, share_groups=shares)
     outcome: HelloOutcome = await send_hello(context, record)
+    if outcome.malformed is not None and outcome.malformed.field == codec.CIPHER_SUITE_FIELD:
+        raise _Violation(f"{version_name(version)}: {outcome.malformed.reason}")
     hello = outcome.server_hello
     if hello is None or hello.selected_version != version:
         return None
-    if hello.cipher_suite not in suites:
-        raise _Violation(
-            f"{version_name(version)}: chose 0x{hello.cipher_suite:04X}, which was not offered"
-        )
     return hello.cipher_suite
 
 
