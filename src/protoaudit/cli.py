@@ -12,6 +12,7 @@ from typing import IO
 
 import click
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from protoaudit import __version__
 from protoaudit.demo import running_demo_servers
@@ -47,8 +48,14 @@ def _parse_one(
         click.echo(f"protoaudit: skipped target {label}: {error}", err=True)
 
 
-async def _collect(targets: Iterator[Target], options: AuditOptions) -> list[TargetResult]:
-    """Every result, back in the order the targets were given."""
+async def _collect(
+    targets: Iterator[Target], options: AuditOptions, *, progress: bool
+) -> list[TargetResult]:
+    """Every result, back in the order the targets were given.
+
+    With `progress`, a transient line on stderr counts finished targets (only
+    on a terminal: a pipe or a CI log gets nothing).
+    """
     positions: dict[Target, int] = {}
 
     def numbered() -> Iterator[Target]:
@@ -56,7 +63,21 @@ async def _collect(targets: Iterator[Target], options: AuditOptions) -> list[Tar
             positions.setdefault(target, len(positions))
             yield target
 
-    results = [result async for result in audit_targets(numbered(), options)]
+    results: list[TargetResult] = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not progress,
+    ) as bar:
+        task = bar.add_task("auditing", total=None)
+        async for result in audit_targets(numbered(), options):
+            results.append(result)
+            bar.update(
+                task, description=f"audited {len(results)} of {len(positions)}: {result.target}"
+            )
     return sorted(results, key=lambda result: positions[result.target])
 
 
@@ -70,7 +91,7 @@ def _run(
     verbose: bool,
     fail_on: str | None,
 ) -> int:
-    results = asyncio.run(_collect(targets, options))
+    results = asyncio.run(_collect(targets, options, progress=sys.stderr.isatty() and not quiet))
     if json_out:
         text = json_report.dumps(
             results, errors, tool_version=__version__, generated=datetime.now(UTC)

@@ -12,6 +12,10 @@ Backslashes are left alone, so RFC 4514 names (`CN=Foo\\, Inc`) print as they
 are; the output is for people to read, not for a program to parse back (the
 JSON report keeps the original string).
 
+Raw bytes that should have been a protocol message (an HTTP reply on a TLS
+port, an SSH banner, noise) go through `quote_bytes`, which shows them as a
+quoted string of printable ASCII, safe in a terminal, a log and JSON alike.
+
 HTML escaping is the template engine's job (jinja2 autoescape), not this module's.
 """
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ELLIPSIS", "for_terminal"]
+__all__ = ["ELLIPSIS", "for_terminal", "quote_bytes"]
 
 ELLIPSIS = "\u2026"
 
@@ -75,3 +79,22 @@ def for_terminal(text: str, limit: int = 200) -> str:
         kept.append(piece)
         room -= len(piece)
     return "".join(kept) + ELLIPSIS
+
+
+_BYTE_NAMES = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\", 0x27: "\\'"}
+
+
+def quote_bytes(data: bytes, limit: int = 40) -> str:
+    """The first `limit` bytes of `data` in quotes, every one printable ASCII.
+
+    `b"HTTP/1.1 400 Bad Request\\r\\n..."` becomes `'HTTP/1.1 400 Bad Request\\r\\n…'`:
+    printable ASCII stays, tab, CR and LF are named, a quote or backslash is
+    escaped, any other byte is `\\xNN`, and an ellipsis says that more followed.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    shown = "".join(
+        _BYTE_NAMES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}")
+        for byte in data[:limit]
+    )
+    return f"'{shown}'" + (ELLIPSIS if len(data) > limit else "")

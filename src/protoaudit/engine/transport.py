@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from dataclasses import dataclass
 
@@ -36,6 +37,13 @@ def _kind_of(error: OSError) -> str:
     return TransportError.RESET
 
 
+def _reason(error: OSError) -> str:
+    """The system's words for the error: asyncio's "Connect call failed (...)" hides them."""
+    if error.errno:
+        return os.strerror(error.errno)
+    return str(error) or type(error).__name__
+
+
 class Connection:
     """One TCP stream. `receive` returns b"" never: a close raises TransportError(CLOSED)."""
 
@@ -59,7 +67,7 @@ class Connection:
         except TimeoutError as error:
             raise TransportError(TransportError.TIMEOUT, "send stalled") from error
         except OSError as error:
-            raise TransportError(_kind_of(error), str(error) or type(error).__name__) from error
+            raise TransportError(_kind_of(error), _reason(error)) from error
 
     async def receive(self) -> bytes:
         if self._budget <= 0:
@@ -72,7 +80,7 @@ class Connection:
                 TransportError.TIMEOUT, f"no data within {self._timeouts.read:g}s"
             ) from error
         except OSError as error:
-            raise TransportError(_kind_of(error), str(error) or type(error).__name__) from error
+            raise TransportError(_kind_of(error), _reason(error)) from error
         if not data:
             raise TransportError(TransportError.CLOSED, "peer closed the connection")
         self._budget -= len(data)
@@ -102,9 +110,7 @@ async def connect(
             TransportError.TIMEOUT, f"connect to {address}:{port} took over {timeouts.connect:g}s"
         ) from error
     except OSError as error:
-        raise TransportError(
-            _kind_of(error), f"{address}:{port}: {error.strerror or error}"
-        ) from error
+        raise TransportError(_kind_of(error), f"{address}:{port}: {_reason(error)}") from error
     return Connection(reader, writer, timeouts, max_bytes)
 
 

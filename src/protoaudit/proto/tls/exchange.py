@@ -16,6 +16,23 @@ The driver calls `bytes_to_send()`, feeds what the socket gives to
 unexpected bytes never raise: they become one `Malformed` event and the
 exchange stops reading. `_TRANSITIONS` below is the whole protocol: any
 (state, incoming) pair missing from it is a violation by the server.
+
+What it refuses besides, so that a hostile server can neither lie nor keep
+the client reading:
+
+- a ServerHello or HelloRetryRequest that picks a cipher suite or a version
+  the ClientHello did not offer (RFC 5246 7.4.1.3, RFC 8446 4.1.3 and 4.2.1:
+  the client must abort). Without supported_versions in the answer, any
+  version up to the hello's legacy_version counts as offered, as version
+  negotiation before TLS 1.3 had it (RFC 5246 E.1). A hello the exchange
+  cannot decode (a probe's deliberately odd one, SSL 2.0) is not checked;
+- more than MAX_IGNORED_MESSAGES warning alerts and HelloRequests, which
+  change nothing and could otherwise come forever (OpenSSL stops at five
+  warnings as well);
+- an empty handshake record (RFC 8446 5.1, RFC 5246 6.2.1: never sent).
+
+The first bytes received are kept (`received_prefix`), so that a caller can
+say what a server that does not speak TLS sent instead.
 """
 
 from __future__ import annotations
@@ -32,7 +49,9 @@ from protoaudit.proto.tls.constants import (
     HandshakeType,
     ProtocolVersion,
     SSLv2MessageType,
+    version_name,
 )
+from protoaudit.proto.tls.hello import ClientHello, extension_code
 from protoaudit.proto.tls.records import (
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_HANDSHAKE_MESSAGE,
@@ -48,8 +67,14 @@ from protoaudit.proto.tls.sslv2 import (
     parse_sslv2_server_hello,
 )
 from protoaudit.registry import tls as registry
+from protoaudit.wire import Reader
 
 PROTOCOL = "tls"
+MAX_IGNORED_MESSAGES = 5  # warning alerts and HelloRequests, together
+RECEIVED_PREFIX_LENGTH = 64
+# DecodeError fields for a ServerHello that breaks the offer.
+CIPHER_SUITE_FIELD = "server_hello.cipher_suite"
+VERSION_FIELD = "server_hello.version"
 
 
 class State(Enum):
@@ -238,10 +263,74 @@ def _is_close_notify(description: int) -> bool:
     return registry.alert(description).name == "close_notify"
 
 
+def _offer_of(client_hello_record: bytes) -> ClientHello | None:
+    """Our own ClientHello, to hold the answer against; None when it is not a plain one."""
+    records = RecordBuffer()
+    handshake = HandshakeBuffer()
+    try:
+        records.feed(client_hello_record)
+        while (record := records.next_record()) is not None:
+            if not isinstance(record, Record) or record.content_type != ContentType.HANDSHAKE:
+                return None
+            handshake.feed(record.fragment)
+        message = handshake.next_message()
+        if message is None or message[0] != HandshakeType.CLIENT_HELLO:
+            return None
+        return ClientHello.decode(message[1])
+    except DecodeError:
+        return None
+
+
+def _offered_versions(offer: ClientHello) -> tuple[int, ...] | None:
+    """The offer's supported_versions list, None when it has no such extension."""
+    for extension_type, data in offer.extensions:
+        if extension_type == extension_code("supported_versions"):
+            try:
+                return Reader(data, PROTOCOL).uint_list(1, 2, "supported_versions")
+            except DecodeError:
+                return ()
+    return None
+
+
+def _check_against_offer(offer: ClientHello, server_hello: ServerHello) -> None:
+    """Raise DecodeError when the server picked a suite or a version that was not offered."""
+    if server_hello.cipher_suite not in offer.cipher_suites:
+        raise DecodeError(
+            PROTOCOL,
+            CIPHER_SUITE_FIELD,
+            0,
+            f"the server chose 0x{server_hello.cipher_suite:04X}, which was not offered",
+        )
+    chosen = server_hello.selected_version
+    if server_hello.extension(extension_code("supported_versions")) is not None:
+        offered = _offered_versions(offer) or ()
+        acceptable = chosen in offered
+    else:
+        acceptable = chosen <= offer.legacy_version
+    if not acceptable:
+        raise DecodeError(
+            PROTOCOL,
+            VERSION_FIELD,
+            0,
+            f"the server chose {version_name(chosen)}, which was not offered",
+        )
+
+
 class HelloExchange:
     """Drives one hello exchange; see the module docstring for the protocol."""
 
-    __slots__ = ("_events", "_handshake", "_hello", "_records", "_state", "_stop_state")
+    __slots__ = (
+        "_events",
+        "_handshake",
+        "_hello",
+        "_ignored",
+        "_offer",
+        "_prefix",
+        "_records",
+        "_records_received",
+        "_state",
+        "_stop_state",
+    )
 
     def __init__(
         self,
@@ -260,6 +349,10 @@ class HelloExchange:
         self._handshake = HandshakeBuffer(max_message_length=max_handshake_message)
         self._events: deque[Event] = deque()
         self._state = State.WAIT_SERVER_HELLO
+        self._offer = _offer_of(client_hello_record)
+        self._prefix = b""
+        self._records_received = 0
+        self._ignored = 0
 
     @property
     def state(self) -> State:
@@ -269,6 +362,16 @@ class HelloExchange:
     def finished(self) -> bool:
         """True once no more input will be read: stop point, server close, or malformed input."""
         return self._state in TERMINAL_STATES
+
+    @property
+    def received_prefix(self) -> bytes:
+        """The first RECEIVED_PREFIX_LENGTH bytes the server sent (fewer if it sent fewer)."""
+        return self._prefix
+
+    @property
+    def records_received(self) -> int:
+        """Whole records cut from the stream so far: 0 means the framing never made sense."""
+        return self._records_received
 
     def bytes_to_send(self) -> bytes:
         """The client hello the first time, then nothing."""
@@ -282,12 +385,15 @@ class HelloExchange:
         """Feed bytes from the server; input after the exchange finished is ignored."""
         if self.finished:
             return
+        if len(self._prefix) < RECEIVED_PREFIX_LENGTH:
+            self._prefix += data[: RECEIVED_PREFIX_LENGTH - len(self._prefix)]
         try:
             self._records.feed(data)
             while not self.finished:
                 record = self._records.next_record()
                 if record is None:
                     break
+                self._records_received += 1
                 if isinstance(record, SSLv2Record):
                     self._on_sslv2_record(record)
                 else:
@@ -297,6 +403,8 @@ class HelloExchange:
 
     def _on_record(self, record: Record) -> None:
         if record.content_type == ContentType.HANDSHAKE:
+            if not record.fragment:
+                raise DecodeError(PROTOCOL, "record.length", 0, "empty handshake record")
             self._handshake.feed(record.fragment)
             while not self.finished:
                 message = self._handshake.next_message()
@@ -323,6 +431,8 @@ class HelloExchange:
     def _on_handshake(self, msg_type: int, body: bytes) -> None:
         if msg_type == HandshakeType.SERVER_HELLO:
             server_hello = ServerHello.decode(body)
+            if self._offer is not None:
+                _check_against_offer(self._offer, server_hello)
             if server_hello.is_hello_retry_request:
                 self._advance(
                     Incoming.HELLO_RETRY_REQUEST,
@@ -389,6 +499,15 @@ class HelloExchange:
             raise DecodeError(
                 PROTOCOL, field, 0, f"unexpected {incoming.name} in state {self._state.name}"
             )
+        if incoming in (Incoming.WARNING_ALERT, Incoming.HELLO_REQUEST):
+            self._ignored += 1
+            if self._ignored > MAX_IGNORED_MESSAGES:
+                raise DecodeError(
+                    PROTOCOL,
+                    field,
+                    0,
+                    f"more than {MAX_IGNORED_MESSAGES} warning alerts and HelloRequests",
+                )
         if event is not None:
             self._events.append(event)
         if next_state is self._stop_state:
@@ -403,7 +522,10 @@ class HelloExchange:
 
 
 __all__ = [
+    "CIPHER_SUITE_FIELD",
+    "MAX_IGNORED_MESSAGES",
     "TERMINAL_STATES",
+    "VERSION_FIELD",
     "AlertReceived",
     "CertificateReceived",
     "CertificateRequestReceived",
