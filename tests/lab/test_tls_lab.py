@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import protoaudit
 from protoaudit.observations import (
     CertificateChain,
     CipherSuiteSupport,
@@ -190,11 +191,7 @@ def test_sni_is_sent_and_the_no_sni_default_is_compared(lab: Lab) -> None:
     host, port = lab.address("intermediate")
     target = parse_target(f"{host}:{port}", sni="localhost")
 
-    async def run() -> TargetResult:
-        options = AuditOptions(ca_file=str(lab.ca_file))
-        return [result async for result in audit_targets([target], options)][0]
-
-    result = asyncio.run(run())
+    result = asyncio.run(protoaudit.audit(target, ca_file=str(lab.ca_file)))
     chains = _of(result, CertificateChain)
     # Then the chain was fetched with SNI, and the no-SNI fetch (same leaf) added nothing
     assert [chain.server_name for chain in chains] == ["localhost"]

@@ -17,11 +17,16 @@ import asyncio
 from collections.abc import Sequence
 
 from protoaudit.errors import DecodeError
-from protoaudit.observations import EphemeralKeyExchange, KeyExchangeGroups, Observation
+from protoaudit.observations import (
+    EphemeralKeyExchange,
+    KeyExchangeGroups,
+    Observation,
+    ProbeFailure,
+)
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.tls.exchange import send_hello
 from protoaudit.probes.tls.offers import all_groups, client_hello, suites_for
-from protoaudit.proto.tls.constants import ProtocolVersion
+from protoaudit.proto.tls.constants import ProtocolVersion, version_name
 from protoaudit.proto.tls.server import parse_server_key_exchange
 from protoaudit.registry import tls as registry
 
@@ -144,6 +149,25 @@ async def probe_tls12_key_exchange(
     observations: list[Observation] = [
         exchange for exchange in (forward, finite_field) if exchange is not None
     ]
+    unread = [
+        kind
+        for kind, asked, seen in (
+            ("ECDHE", ecdhe, (forward, backward)),
+            ("DHE", dhe, (finite_field,)),
+        )
+        if asked and all(exchange is None for exchange in seen)
+    ]
+    if unread:
+        # Suites were accepted, yet no ServerKeyExchange could be read (a server that
+        # stalls or sends garbage after its ServerHello): say so, rather than "no groups".
+        observations.append(
+            ProbeFailure(
+                probe="key_exchange",
+                reason="no-server-key-exchange",
+                detail=f"{version_name(version)}: no {' or '.join(unread)} ServerKeyExchange"
+                " could be read",
+            )
+        )
     finite_fields = [g for g in all_groups() if registry.group(g).kind == "ffdhe"]
     curve_answers, field_answers = await asyncio.gather(
         asyncio.gather(*(_tls12_curve(context, version, ecdhe, c) for c in curves if ecdhe)),
@@ -161,7 +185,10 @@ async def probe_tls12_key_exchange(
             for group, exchange in zip(finite_fields, field_answers)  # noqa: B905
             if exchange is not None and exchange.group == group
         ]
-    if ecdhe or dhe:
+    read = [
+        kind for kind, asked in (("ECDHE", ecdhe), ("DHE", dhe)) if asked and kind not in unread
+    ]
+    if read:
         same = forward is not None and backward is not None and forward.group == backward.group
         observations.append(
             KeyExchangeGroups(
