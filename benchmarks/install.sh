@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Install the peer tools that benchmarks/run.py compares protoaudit with:
+#   testssl.sh and sslscan from Debian (apt), sslyze from PyPI into its own
+#   venv (benchmarks/.venv-sslyze) so that its pinned cryptography/nassl never
+#   touch protoaudit's environment. Also the lab's servers (lab/install.sh, if
+#   present) so that run.py can start the lab, and protoaudit itself
+#   (pip install -e) into the current python3 if it is not importable yet.
+# Idempotent: what is already there is left alone.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+PYTHON="${PYTHON:-python3}"
+VENV="$HERE/.venv-sslyze"
+SSLYZE_SPEC="${SSLYZE_SPEC:-sslyze>=6,<7}"
+
+# --- Debian peers -----------------------------------------------------------
+APT_PACKAGES=(testssl.sh sslscan openssl)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "benchmarks/install.sh: need root for apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh image may ship with empty package lists.
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+        apt-get update
+    fi
+    apt-get install -y --no-install-recommends "${missing[@]}" || {
+        apt-get update   # stale lists: a version vanished from the mirror
+        apt-get install -y --no-install-recommends "${missing[@]}"
+    }
+fi
+
+# --- the lab's servers (nginx, gnutls-bin, ...): run.py starts the lab if it is down
+if [[ -f "$ROOT/lab/install.sh" ]]; then
+    bash "$ROOT/lab/install.sh"
+fi
+
+# --- sslyze in its own venv ---------------------------------------------------
+if [[ ! -x "$VENV/bin/sslyze" ]]; then
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet "$SSLYZE_SPEC"
+fi
+
+# --- protoaudit (the tool under test) ---------------------------------------
+if ! "$PYTHON" -c 'import protoaudit' 2>/dev/null; then
+    "$PYTHON" -m pip install --quiet -e "$ROOT"
+fi
+
+echo "benchmarks/install.sh: peers ready:"
+echo "  testssl.sh: $(dpkg-query -W -f='${Version}' testssl.sh)"
+echo "  sslscan:    $(dpkg-query -W -f='${Version}' sslscan)"
+echo "  sslyze:     $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("sslyze"))')"
+echo "  protoaudit: $("$PYTHON" -c 'import importlib.metadata as m; print(m.version("protoaudit"))' 2>/dev/null || echo '?')"
