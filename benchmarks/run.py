@@ -411,7 +411,10 @@ class Invocation:
 
 
 def find_protoaudit() -> list[str] | None:
-    exe = shutil.which("protoaudit")
+    # The console script beside this interpreter, not a version manager's shim
+    # (pyenv's bash shim adds ~0.1 s that sslyze, run from its venv, does not pay).
+    beside = Path(sys.executable).parent / "protoaudit"
+    exe = str(beside) if beside.is_file() else shutil.which("protoaudit")
     if exe:
         return [exe]
     probe = subprocess.run(

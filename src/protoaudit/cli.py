@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from protoaudit import __version__
 from protoaudit.demo import running_demo_servers
 from protoaudit.errors import TargetError
 from protoaudit.policy.findings import Severity
-from protoaudit.report import json_report, terminal
+from protoaudit.report import json_report
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.scan import AuditOptions, audit_targets
 from protoaudit.targets import Target, parse_target, read_target_lines
@@ -49,13 +47,12 @@ def _parse_one(
 
 
 async def _collect(
-    targets: Iterator[Target], options: AuditOptions, *, progress: bool
+    targets: Iterator[Target],
+    options: AuditOptions,
+    *,
+    on_result: Callable[[TargetResult, int, int], None] | None = None,
 ) -> list[TargetResult]:
-    """Every result, back in the order the targets were given.
-
-    With `progress`, a transient line on stderr counts finished targets (only
-    on a terminal: a pipe or a CI log gets nothing).
-    """
+    """Every result, back in the order the targets were given."""
     positions: dict[Target, int] = {}
 
     def numbered() -> Iterator[Target]:
@@ -64,21 +61,36 @@ async def _collect(
             yield target
 
     results: list[TargetResult] = []
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=not progress,
-    ) as bar:
-        task = bar.add_task("auditing", total=None)
-        async for result in audit_targets(numbered(), options):
-            results.append(result)
-            bar.update(
-                task, description=f"audited {len(results)} of {len(positions)}: {result.target}"
-            )
+    async for result in audit_targets(numbered(), options):
+        results.append(result)
+        if on_result is not None:
+            on_result(result, len(results), len(positions))
     return sorted(results, key=lambda result: positions[result.target])
+
+
+def _audit_with_progress(targets: Iterator[Target], options: AuditOptions) -> list[TargetResult]:
+    """A transient line on stderr counting finished targets; only on a terminal."""
+    # rich is imported here and in _render only: a `--json - -q` run in a CI job
+    # never draws anything, and start-up time is most of a one-host audit.
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("auditing", total=None)
+
+        def advance(result: TargetResult, done: int, known: int) -> None:
+            bar.update(task, description=f"audited {done} of {known}: {result.target}")
+
+        return asyncio.run(_collect(targets, options, on_result=advance))
+
+
+def _render(results: list[TargetResult], errors: list[UnscannedTarget], *, verbose: bool) -> None:
+    from rich.console import Console  # noqa: PLC0415 - see _audit_with_progress
+
+    from protoaudit.report import terminal  # noqa: PLC0415
+
+    terminal.render(results, errors, Console(), verbose=verbose)
 
 
 def _run(
@@ -91,7 +103,10 @@ def _run(
     verbose: bool,
     fail_on: str | None,
 ) -> int:
-    results = asyncio.run(_collect(targets, options, progress=sys.stderr.isatty() and not quiet))
+    if sys.stderr.isatty() and not quiet:
+        results = _audit_with_progress(targets, options)
+    else:
+        results = asyncio.run(_collect(targets, options))
     if json_out:
         text = json_report.dumps(
             results, errors, tool_version=__version__, generated=datetime.now(UTC)
@@ -101,7 +116,7 @@ def _run(
         else:
             Path(json_out).write_text(text + "\n", encoding="utf-8")
     if not quiet and json_out != "-":
-        terminal.render(results, errors, Console(), verbose=verbose)
+        _render(results, errors, verbose=verbose)
     if fail_on:
         threshold = Severity[fail_on.upper()]
         if any(f.severity >= threshold for result in results for f in result.findings):
