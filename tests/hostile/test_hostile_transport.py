@@ -108,12 +108,12 @@ def test_reset_at_once(serve: Serve) -> None:
     # The reset can beat the reachability check's connect, or come at the first read.
     (failure,) = result.of(ConnectionFailure)
     if failure.stage == "connect":
-        assert (failure.reason, failure.detail) == (
-            "reset",
-            f"127.0.0.1:{peer.port}: Connection reset by peer",
-        )
+        assert failure.reason == "reset"
+        assert failure.detail.startswith(f"127.0.0.1:{peer.port}: ")
     else:
-        assert "Connection reset by peer" in result.no_tls.detail
+        # The kernel's wording depends on whether the RST meets a send or a read
+        # ("Connection reset by peer", "Connection lost"); the kind does not.
+        assert result.no_tls.detail.startswith("reset: ")
         assert peer.connections >= 7  # the reachability check, then every version probe
 
 
@@ -221,4 +221,3 @@ def test_reset_from_the_cli(serve: Serve) -> None:
     run = run_cli(f"127.0.0.1:{peer.port}", "--timeout", str(TIMEOUT))
     assert_clean_exit(run, codes=(0,))
     assert "reset" in run.stdout
-    assert "Connection reset by peer" in run.stdout
