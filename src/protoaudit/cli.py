@@ -6,6 +6,7 @@ import asyncio
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -235,7 +236,13 @@ def demo(json_out: str | None, verbose: bool) -> None:
         )
         errors: list[UnscannedTarget] = []
         code = _run(
-            _targets([server.target for server in servers], None, None, errors),
+            # Labelled by role, so the report says which demo server is which.
+            iter(
+                [
+                    replace(parse_target(server.target), original=f"demo {server.name}")
+                    for server in servers
+                ]
+            ),
             errors,
             AuditOptions(ca_file=ca_file),
             json_out=json_out,
