@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hostile_helpers import assert_clean_exit, run_cli
 
-OPENSSL = shutil.which("openssl")
+from pki_helpers import OPENSSL, make_certificate, make_key, s_server, write_pem
 
 pytestmark = [
     pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command"),
@@ -37,8 +31,11 @@ HOSTILE_DNS = "x\x1b[31m.example"
 HOSTILE_NAME_RFC4514 = HOSTILE_NAME.replace(";", "\\;")
 
 
-def _write_certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
+@pytest.fixture(scope="module")
+def hostile_s_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """`openssl s_server` with the hostile certificate, TLS 1.2 and 1.3; yields its port."""
+    directory = tmp_path_factory.mktemp("hostile-cert")
+    key = make_key()
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, HOSTILE_NAME),
@@ -46,60 +43,18 @@ def _write_certificate(directory: Path) -> tuple[Path, Path]:
         ]
     )
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTILE_DNS)]), critical=False)
-        .sign(key, hashes.SHA256())
+    certificate = make_certificate(
+        name,
+        key,
+        not_before=now - datetime.timedelta(days=1),
+        not_after=now + datetime.timedelta(days=30),
+        san_dns=[HOSTILE_DNS],
     )
-    cert_path, key_path = directory / "hostile.pem", directory / "hostile.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-@pytest.fixture(scope="module")
-def hostile_s_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """`openssl s_server` with the hostile certificate, TLS 1.2 and 1.3; yields its port."""
-    assert OPENSSL is not None
-    cert, key = _write_certificate(tmp_path_factory.mktemp("hostile-cert"))
-    process = subprocess.Popen(
-        [
-            *(OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-www"),
-            *("-cert", str(cert), "-key", str(key), "-min_protocol", "TLSv1.2"),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = None
-        deadline = time.monotonic() + 10
-        while port is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("ACCEPT"):
-                port = int(line.rsplit(":", 1)[1])
-        if port is None:
-            pytest.fail("openssl s_server did not start")
+    write_pem(directory / "hostile.pem", certificate)
+    write_pem(directory / "hostile.key", key)
+    arguments = ("-cert", "hostile.pem", "-key", "hostile.key", "-min_protocol", "TLSv1.2")
+    with s_server(directory, *arguments) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_terminal_report_shows_escapes_and_contains_none(hostile_s_server: int) -> None:

@@ -6,13 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import ipaddress
-import os
 import random
-import selectors
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,79 +16,17 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from pki_helpers import OPENSSL, make_certificate, make_chain, make_key, s_server, write_pem
 from protoaudit.errors import TransportError
 from protoaudit.observations import CertificateChain, Observation, ProbeFailure
 from protoaudit.probes.tls import certificates
 from protoaudit.probes.tls.certificates import FetchFailure, fetch_chain, probe_certificates
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs openssl")
 
 NOW = dt.datetime.now(dt.UTC)
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def _issue(
-    common_name: str,
-    key: SigningKey,
-    issuer: tuple[x509.Certificate, SigningKey] | None,
-    *,
-    ca: bool,
-) -> x509.Certificate:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    signer = issuer[1] if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[0].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
-        )
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
-def _pem(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: SigningKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 @dataclass(frozen=True)
@@ -105,39 +38,20 @@ class Lab:
     ecdsa_leaf: x509.Certificate
 
 
-def _read_accept_port(process: subprocess.Popen[bytes], limit: float) -> int:
-    """s_server prints `ACCEPT 127.0.0.1:PORT` once it listens on the port we let it pick."""
-    assert process.stdout is not None
-    end = time.monotonic() + limit
-    buffer = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.monotonic() < end:
-            if not selector.select(end - time.monotonic()):
-                break
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buffer += chunk
-            for line in buffer.splitlines():
-                if line.startswith(b"ACCEPT "):
-                    return int(line.rsplit(b":", 1)[1])
-    raise RuntimeError(f"s_server did not start: {buffer!r}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     # Given a server with an RSA and an ECDSA leaf under one intermediate, which
     # sends leaf + intermediate and staples an OCSP response
     directory: Path = tmp_path_factory.mktemp("s_server")
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = _issue("Probe Test Root", root_key, None, ca=True)
-    intermediate_key = ec.generate_private_key(ec.SECP256R1())
-    intermediate = _issue("Probe Test Intermediate", intermediate_key, (root, root_key), ca=True)
-    rsa_key = rsa.generate_private_key(65537, 2048)
-    rsa_leaf = _issue("rsa.localhost", rsa_key, (intermediate, intermediate_key), ca=False)
-    ecdsa_key = ec.generate_private_key(ec.SECP256R1())
-    ecdsa_leaf = _issue("ecdsa.localhost", ecdsa_key, (intermediate, intermediate_key), ca=False)
+    validity = {"not_before": NOW - dt.timedelta(days=1), "not_after": NOW + dt.timedelta(days=30)}
+    leaf_names = {"san_dns": ["localhost"], "san_ip": ["127.0.0.1"]}
+    (root, _), (intermediate, intermediate_key), (rsa_leaf, rsa_key) = make_chain(
+        "Probe Test", "rsa.localhost", make_key("rsa"), **validity, **leaf_names
+    )
+    ecdsa_key = make_key()
+    ecdsa_leaf = make_certificate(
+        "ecdsa.localhost", ecdsa_key, (intermediate, intermediate_key), **validity, **leaf_names
+    )
     response = (
         ocsp.OCSPResponseBuilder()
         .add_response(
@@ -154,16 +68,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         .sign(intermediate_key, hashes.SHA256())
     )
     files = {
-        "root.pem": _pem(root),
-        "chain.pem": _pem(intermediate),
-        "rsa.pem": _pem(rsa_leaf),
-        "rsa.key": _key_pem(rsa_key),
-        "ecdsa.pem": _pem(ecdsa_leaf),
-        "ecdsa.key": _key_pem(ecdsa_key),
-        "ocsp.der": response.public_bytes(serialization.Encoding.DER),
+        "root.pem": root,
+        "chain.pem": intermediate,
+        "rsa.pem": rsa_leaf,
+        "rsa.key": rsa_key,
+        "ecdsa.pem": ecdsa_leaf,
+        "ecdsa.key": ecdsa_key,
     }
-    for name, data in files.items():
-        (directory / name).write_bytes(data)
+    for name, item in files.items():
+        write_pem(directory / name, item)
+    (directory / "ocsp.der").write_bytes(response.public_bytes(serialization.Encoding.DER))
     # fmt: off
     arguments = [
         "-cert", "rsa.pem", "-key", "rsa.key", "-cert_chain", "chain.pem",
@@ -177,18 +91,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def _serve(directory: Path, arguments: list[str], lab: Lab) -> Iterator[Lab]:
     """Run `openssl s_server` on a loopback port it picks, for as long as the test needs."""
-    process = subprocess.Popen(
-        ["openssl", "s_server", "-accept", "127.0.0.1:0", "-www", *arguments],
-        cwd=directory,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield dataclasses.replace(lab, port=_read_accept_port(process, limit=5.0))
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    with s_server(directory, *arguments) as port:
+        yield dataclasses.replace(lab, port=port)
 
 
 @pytest.fixture(scope="module")

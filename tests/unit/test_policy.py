@@ -9,13 +9,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 import pytest
 
+from observation_helpers import INTERMEDIATE, certificate, chain, suite
 from protoaudit.observations import (
     CertificateChain,
-    CertificateInfo,
     CipherSuiteSupport,
     ConnectionFailure,
     EphemeralKeyExchange,
@@ -27,15 +26,11 @@ from protoaudit.observations import (
 from protoaudit.policy import RULES, Finding, Severity, evaluate, grade
 from protoaudit.policy.baseline import load_baseline
 from protoaudit.proto.tls.constants import ProtocolVersion
-from protoaudit.registry.tls import cipher_suite_by_name, group_by_name
+from protoaudit.registry.tls import group_by_name
 
 SSL2, SSL3 = ProtocolVersion.SSL2, ProtocolVersion.SSL3
 TLS10, TLS11 = ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_1
 TLS12, TLS13 = ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3
-
-
-def suite(name: str) -> int:
-    return cipher_suite_by_name(name).code
 
 
 def group(name: str) -> int:
@@ -52,63 +47,6 @@ GOOD_TLS13 = (
     suite("TLS_AES_256_GCM_SHA384"),
     suite("TLS_CHACHA20_POLY1305_SHA256"),
 )
-
-
-def certificate(**changes: object) -> CertificateInfo:
-    fields: dict[str, object] = {
-        "subject": "CN=example.com",
-        "issuer": "CN=Example Issuing CA,O=Example",
-        "serial_hex": "01",
-        "not_before": datetime(2025, 1, 1, tzinfo=UTC),
-        "not_after": datetime(2026, 1, 1, tzinfo=UTC),
-        "key_type": "RSA",
-        "key_bits": 2048,
-        "curve": None,
-        "signature_algorithm": "sha256WithRSAEncryption",
-        "signature_hash": "sha256",
-        "san_dns": ("example.com", "www.example.com"),
-        "san_ip": (),
-        "sha256_fingerprint": "00" * 32,
-        "is_ca": False,
-        "self_issued": False,
-        "sct_count": 2,
-        "must_staple": False,
-        "pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-    }
-    fields.update(changes)
-    return CertificateInfo(**fields)  # type: ignore[arg-type]
-
-
-INTERMEDIATE = certificate(
-    subject="CN=Example Issuing CA,O=Example",
-    issuer="CN=Example Root CA,O=Example",
-    is_ca=True,
-    sct_count=0,
-    san_dns=(),
-)
-
-
-def chain(**changes: object) -> CertificateChain:
-    fields: dict[str, object] = {
-        "server_name": "example.com",
-        "requested_key_type": None,
-        "version": TLS13,
-        "cipher_suite": suite("TLS_AES_128_GCM_SHA256"),
-        "certificates": (certificate(), INTERMEDIATE),
-        "trust_store": "Mozilla (certifi 2026.05.20)",
-        "trusted": True,
-        "trust_error": None,
-        "hostname_checked": "example.com",
-        "hostname_matches": True,
-        "not_yet_valid": False,
-        "expired": False,
-        "days_left": 200,
-        "self_signed": False,
-        "chain_incomplete": False,
-        "ocsp_stapled": False,
-    }
-    fields.update(changes)
-    return CertificateChain(**fields)  # type: ignore[arg-type]
 
 
 def versions(*supported: int) -> list[Observation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,6 +12,8 @@ import jsonschema
 import pytest
 from rich.console import Console
 
+import observation_helpers
+from observation_helpers import suite
 from protoaudit.observations import (
     CertificateChain,
     CertificateInfo,
@@ -24,7 +27,7 @@ from protoaudit.observations import (
 )
 from protoaudit.policy import evaluate, grade
 from protoaudit.proto.tls.constants import ProtocolVersion
-from protoaudit.registry.tls import cipher_suite_by_name, group_by_name
+from protoaudit.registry.tls import group_by_name
 from protoaudit.report import json_report, terminal
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.targets import Target
@@ -34,56 +37,36 @@ GENERATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HOSTILE_SUBJECT = "CN=[bold red]evil[/bold red]\x1b]0;pwned\x07\x1b[2J\u202etxt.exe\x00"
 
 
-def suite(name: str) -> int:
-    return cipher_suite_by_name(name).code
+# The leaf an ECDSA handshake finds: from "Example CA", with an IP address among its names
+EC_LEAF = observation_helpers.certificate(
+    issuer="CN=Example CA",
+    serial_hex="0a1b",
+    key_type="EC",
+    key_bits=256,
+    curve="secp256r1",
+    signature_algorithm="ecdsa-with-SHA256",
+    san_dns=("example.com",),
+    san_ip=("192.0.2.1",),
+    sha256_fingerprint="ab" * 32,
+)
 
 
 def certificate(subject: str = "CN=example.com", **changes: object) -> CertificateInfo:
-    fields: dict[str, object] = {
-        "subject": subject,
-        "issuer": "CN=Example CA",
-        "serial_hex": "0a1b",
-        "not_before": datetime(2025, 1, 1, tzinfo=UTC),
-        "not_after": datetime(2026, 1, 1, tzinfo=UTC),
-        "key_type": "EC",
-        "key_bits": 256,
-        "curve": "secp256r1",
-        "signature_algorithm": "ecdsa-with-SHA256",
-        "signature_hash": "sha256",
-        "san_dns": ("example.com",),
-        "san_ip": ("192.0.2.1",),
-        "sha256_fingerprint": "ab" * 32,
-        "is_ca": False,
-        "self_issued": False,
-        "sct_count": 2,
-        "must_staple": False,
-        "pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-    }
-    fields.update(changes)
-    return CertificateInfo(**fields)  # type: ignore[arg-type]
+    return dataclasses.replace(EC_LEAF, subject=subject, **changes)  # type: ignore[arg-type]
+
+
+EC_CHAIN = observation_helpers.chain(
+    requested_key_type="ECDSA",
+    certificates=(EC_LEAF, certificate("CN=Example CA", is_ca=True, san_dns=())),
+    trust_store="certifi",
+    days_left=150,
+    ocsp_stapled=True,
+)
 
 
 def chain(leaf: CertificateInfo, **changes: object) -> CertificateChain:
-    fields: dict[str, object] = {
-        "server_name": "example.com",
-        "requested_key_type": "ECDSA",
-        "version": TLS13,
-        "cipher_suite": suite("TLS_AES_128_GCM_SHA256"),
-        "certificates": (leaf, certificate("CN=Example CA", is_ca=True, san_dns=())),
-        "trust_store": "certifi",
-        "trusted": True,
-        "trust_error": None,
-        "hostname_checked": "example.com",
-        "hostname_matches": True,
-        "not_yet_valid": False,
-        "expired": False,
-        "days_left": 150,
-        "self_signed": False,
-        "chain_incomplete": False,
-        "ocsp_stapled": True,
-    }
-    fields.update(changes)
-    return CertificateChain(**fields)  # type: ignore[arg-type]
+    changes.setdefault("certificates", (leaf, *EC_CHAIN.certificates[1:]))
+    return dataclasses.replace(EC_CHAIN, **changes)  # type: ignore[arg-type]
 
 
 TLS12_SUITES = (

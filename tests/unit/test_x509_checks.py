@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import ipaddress
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,12 +12,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtensionOID
 
+from pki_helpers import Issuer, make_certificate, make_chain, make_key, write_pem
 from protoaudit.x509_checks import (
     TrustRoots,
     TrustStoreError,
+    ValidationResult,
     describe,
     hostname_matches,
     is_self_signed,
@@ -27,73 +28,11 @@ from protoaudit.x509_checks import (
 )
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def issue(
-    common_name: str,
-    key: PrivateKey,
-    issuer: tuple[x509.Certificate, PrivateKey] | None = None,
-    *,
-    ca: bool = False,
-    dns: Sequence[str] = (),
-    ips: Sequence[str] = (),
-    not_before: dt.datetime = NOW - dt.timedelta(days=30),
-    not_after: dt.datetime = NOW + dt.timedelta(days=60),
-    serial: int | None = None,
-    hash_algorithm: hashes.SHA256 | hashes.SHA384 | None = None,
-    extra: Sequence[x509.ExtensionType] = (),
-) -> x509.Certificate:
-    """A certificate as a public CA would make it; self-signed when `issuer` is None."""
-    issuer_name = issuer[0].subject if issuer else _name(common_name)
-    signing_key = issuer[1] if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(serial if serial is not None else x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
-            critical=False,
-        )
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-    names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    for extension in extra:
-        builder = builder.add_extension(extension, critical=False)
-    if isinstance(signing_key, ed25519.Ed25519PrivateKey):
-        return builder.sign(signing_key, None)
-    return builder.sign(signing_key, hash_algorithm or hashes.SHA256())
+# make_certificate valid from 30 days before NOW to 60 days after it, unless told otherwise
+issue = functools.partial(
+    make_certificate, not_before=NOW - dt.timedelta(days=30), not_after=NOW + dt.timedelta(days=60)
+)
 
 
 def resign_with_sha1(certificate: x509.Certificate, key: rsa.RSAPrivateKey) -> x509.Certificate:
@@ -153,30 +92,18 @@ def rsa_2048() -> rsa.RSAPrivateKey:
 
 
 @functools.cache
-def pki() -> dict[str, tuple[x509.Certificate, PrivateKey]]:
+def pki() -> dict[str, Issuer]:
     """Root -> intermediate -> leaf for leaf.example.com, all P-256."""
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = issue("Test Root", root_key, ca=True, not_after=NOW + dt.timedelta(days=3650))
-    intermediate_key = ec.generate_private_key(ec.SECP256R1())
-    intermediate = issue("Test Intermediate", intermediate_key, (root, root_key), ca=True)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = issue(
+    root, intermediate, leaf = make_chain(
+        "Test",
         "leaf.example.com",
-        leaf_key,
-        (intermediate, intermediate_key),
-        dns=["leaf.example.com", "*.wild.example.com"],
-        ips=["192.0.2.7", "2001:db8::7"],
+        not_before=NOW - dt.timedelta(days=30),
+        not_after=NOW + dt.timedelta(days=60),
+        san_dns=["leaf.example.com", "*.wild.example.com"],
+        san_ip=["192.0.2.7", "2001:db8::7"],
         serial=0xABC,
     )
-    return {
-        "root": (root, root_key),
-        "intermediate": (intermediate, intermediate_key),
-        "leaf": (leaf, leaf_key),
-    }
-
-
-def roots() -> TrustRoots:
-    return TrustRoots([pki()["root"][0]], "test root")
+    return {"root": root, "intermediate": intermediate, "leaf": leaf}
 
 
 # ---------------------------------------------------------------- describe
@@ -219,16 +146,16 @@ def test_describe_root_is_ca_and_self_issued() -> None:
 
 
 def test_describe_rsa_1024() -> None:
-    key = rsa.generate_private_key(65537, 1024)
+    key = make_key("rsa-1024")
 
-    info = describe(issue("small.example", key, pki()["intermediate"], dns=["small.example"]))
+    info = describe(issue("small.example", key, pki()["intermediate"], san_dns=["small.example"]))
 
     assert (info.key_type, info.key_bits, info.curve) == ("RSA", 1024, None)
     assert info.signature_algorithm == "ecdsa-with-SHA256"  # signed by the EC intermediate
 
 
 def test_describe_ecdsa_p384_signed_with_sha384() -> None:
-    key = ec.generate_private_key(ec.SECP384R1())
+    key = make_key("ec-p384")
 
     info = describe(issue("p384.example", key, hash_algorithm=hashes.SHA384()))
 
@@ -238,7 +165,7 @@ def test_describe_ecdsa_p384_signed_with_sha384() -> None:
 
 
 def test_describe_ed25519_has_no_signature_hash() -> None:
-    key = ed25519.Ed25519PrivateKey.generate()
+    key = make_key("ed25519")
 
     info = describe(issue("ed.example", key))
 
@@ -248,10 +175,10 @@ def test_describe_ed25519_has_no_signature_hash() -> None:
 
 
 def test_describe_must_staple_and_scts() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = make_key()
     extensions = [x509.TLSFeature([x509.TLSFeatureType.status_request]), sct_list_extension(2)]
 
-    info = describe(issue("staple.example", key, pki()["intermediate"], extra=extensions))
+    info = describe(issue("staple.example", key, pki()["intermediate"], extensions=extensions))
 
     assert info.must_staple is True
     assert info.sct_count == 2
@@ -259,7 +186,7 @@ def test_describe_must_staple_and_scts() -> None:
 
 def test_describe_sha1_signature() -> None:
     key = rsa_2048()
-    certificate = resign_with_sha1(issue("old.example", key, dns=["old.example"]), key)
+    certificate = resign_with_sha1(issue("old.example", key, san_dns=["old.example"]), key)
 
     info = describe(certificate)
 
@@ -293,8 +220,8 @@ def test_hostname_matches(hostname: str, expected: bool) -> None:
 
 
 def test_wildcard_rules_that_rfc_6125_and_the_baseline_requirements_forbid() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = issue("x", key, dns=["*.com", "f*.example.org", "*.*.example.net"])
+    key = make_key()
+    certificate = issue("x", key, san_dns=["*.com", "f*.example.org", "*.*.example.net"])
 
     assert not hostname_matches(certificate, "example.com")
     assert not hostname_matches(certificate, "foo.example.org")
@@ -302,15 +229,15 @@ def test_wildcard_rules_that_rfc_6125_and_the_baseline_requirements_forbid() -> 
 
 
 def test_common_name_is_not_a_name_to_match() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = make_key()
 
     assert not hostname_matches(issue("cn-only.example", key), "cn-only.example")
 
 
 def test_ip_literal_does_not_match_a_dns_san_spelling_it() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = make_key()
 
-    assert not hostname_matches(issue("x", key, dns=["192.0.2.9"]), "192.0.2.9")
+    assert not hostname_matches(issue("x", key, san_dns=["192.0.2.9"]), "192.0.2.9")
 
 
 # ---------------------------------------------------------------- validate
@@ -320,14 +247,26 @@ def _chain(*names: str) -> list[bytes]:
     return der(*(pki()[name][0] for name in names))
 
 
-def test_good_chain_is_trusted() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="leaf.example.com",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
+def check(
+    chain: Sequence[bytes] | None = None,
+    *,
+    hostname: str = "leaf.example.com",
+    roots: TrustRoots | Sequence[x509.Certificate] | None = None,
+    now: dt.datetime = NOW,
+    ocsp_stapled: bool = False,
+) -> ValidationResult:
+    """validate() by default on leaf + intermediate for leaf.example.com, the test root, NOW."""
+    return validate(
+        _chain("leaf", "intermediate") if chain is None else chain,
+        hostname=hostname,
+        roots=TrustRoots([pki()["root"][0]], "test root") if roots is None else roots,
+        now=now,
+        ocsp_stapled=ocsp_stapled,
     )
+
+
+def test_good_chain_is_trusted() -> None:
+    result = check()
 
     assert result.trusted is True
     assert result.trust_error is None
@@ -340,37 +279,23 @@ def test_good_chain_is_trusted() -> None:
 
 
 def test_days_left_counts_whole_days() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="leaf.example.com",
-        roots=roots(),
-        now=NOW + dt.timedelta(seconds=1),
-        ocsp_stapled=False,
-    )
+    result = check(now=NOW + dt.timedelta(seconds=1))
 
     assert result.days_left == 59  # 59 days and 23:59:59 left
 
 
 def test_sequence_of_roots_and_the_root_sent_too() -> None:
-    result = validate(
+    result = check(
         _chain("leaf", "intermediate", "root"),
         hostname="a.wild.example.com",
         roots=[pki()["root"][0]],
-        now=NOW,
-        ocsp_stapled=False,
     )
 
     assert result.trusted is True
 
 
 def test_ip_san_is_trusted_for_the_ip() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="2001:db8::7",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    result = check(hostname="2001:db8::7")
 
     assert (result.trusted, result.hostname_matches) == (True, True)
 
@@ -379,13 +304,7 @@ def test_expired_leaf_still_reports_the_name_match() -> None:
     # Given a chain checked a day after the leaf's notAfter
     now = NOW + dt.timedelta(days=61)
 
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="leaf.example.com",
-        roots=roots(),
-        now=now,
-        ocsp_stapled=False,
-    )
+    result = check(now=now)
 
     # Then it is untrusted for that reason, and every other fact stands on its own
     assert result.trusted is False
@@ -398,13 +317,7 @@ def test_expired_leaf_still_reports_the_name_match() -> None:
 
 
 def test_not_yet_valid_leaf() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="leaf.example.com",
-        roots=roots(),
-        now=NOW - dt.timedelta(days=31),
-        ocsp_stapled=False,
-    )
+    result = check(now=NOW - dt.timedelta(days=31))
 
     assert result.trusted is False
     assert result.not_yet_valid is True
@@ -414,13 +327,7 @@ def test_not_yet_valid_leaf() -> None:
 
 
 def test_wrong_host() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"),
-        hostname="www.example.org",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    result = check(hostname="www.example.org")
 
     assert result.trusted is False
     assert result.hostname_matches is False
@@ -431,12 +338,10 @@ def test_wrong_host() -> None:
 
 
 def test_self_signed_leaf() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = issue("self.example", key, dns=["self.example"])
+    key = make_key()
+    certificate = issue("self.example", key, san_dns=["self.example"])
 
-    result = validate(
-        der(certificate), hostname="self.example", roots=roots(), now=NOW, ocsp_stapled=False
-    )
+    result = check(der(certificate), hostname="self.example")
 
     assert result.trusted is False
     assert result.trust_error == "self-signed certificate"
@@ -446,8 +351,8 @@ def test_self_signed_leaf() -> None:
 
 
 def test_self_issued_but_signed_by_another_key_is_not_self_signed() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    other = ec.generate_private_key(ec.SECP256R1())
+    key = make_key()
+    other = make_key()
     impostor = issue("self.example", key)
     certificate = issue("self.example", key, (impostor, other))
 
@@ -456,9 +361,7 @@ def test_self_issued_but_signed_by_another_key_is_not_self_signed() -> None:
 
 
 def test_missing_intermediate_is_an_incomplete_chain() -> None:
-    result = validate(
-        _chain("leaf"), hostname="leaf.example.com", roots=roots(), now=NOW, ocsp_stapled=False
-    )
+    result = check(_chain("leaf"))
 
     assert result.trusted is False
     assert result.chain_incomplete is True
@@ -469,22 +372,10 @@ def test_missing_intermediate_is_an_incomplete_chain() -> None:
 
 
 def test_unknown_root_is_not_an_incomplete_chain() -> None:
-    other_root = issue("Other Root", ec.generate_private_key(ec.SECP256R1()), ca=True)
+    other_root = issue("Other Root", make_key(), ca=True)
 
-    sent_root = validate(
-        _chain("leaf", "intermediate", "root"),
-        hostname="leaf.example.com",
-        roots=[other_root],
-        now=NOW,
-        ocsp_stapled=False,
-    )
-    root_not_sent = validate(
-        _chain("leaf", "intermediate"),
-        hostname="leaf.example.com",
-        roots=[other_root],
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    sent_root = check(_chain("leaf", "intermediate", "root"), roots=[other_root])
+    root_not_sent = check(roots=[other_root])
 
     assert sent_root.trust_error == "untrusted root: 'CN=Test Root' is not in the trust store"
     assert root_not_sent.trust_error == (
@@ -505,13 +396,7 @@ def test_expired_intermediate_is_named_as_such() -> None:
         not_after=NOW - dt.timedelta(days=1),
     )
 
-    result = validate(
-        [*_chain("leaf"), *der(expired)],
-        hostname="leaf.example.com",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    result = check([*_chain("leaf"), *der(expired)])
 
     assert result.trusted is False
     assert result.trust_error == "an issuing certificate is expired or not yet valid"
@@ -520,34 +405,20 @@ def test_expired_intermediate_is_named_as_such() -> None:
 
 def test_ca_without_key_usage_is_named() -> None:
     # Given an intermediate that lacks the keyUsage extension the WebPKI requires of CAs
-    root, root_key = pki()["root"]
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name("No Key Usage CA"))
-        .issuer_name(root.subject)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=90))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-            critical=False,
-        )
+    key = make_key()
+    intermediate = make_certificate(
+        "No Key Usage CA",
+        key,
+        pki()["root"],
+        ca=True,
+        ca_key_usage=False,
+        serial=7,
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=90),
     )
-    intermediate = builder.sign(root_key, hashes.SHA256())
-    leaf = issue(
-        "ku.example",
-        ec.generate_private_key(ec.SECP256R1()),
-        (intermediate, key),
-        dns=["ku.example"],
-    )
+    leaf = issue("ku.example", make_key(), (intermediate, key), san_dns=["ku.example"])
 
-    result = validate(
-        der(leaf, intermediate), hostname="ku.example", roots=roots(), now=NOW, ocsp_stapled=False
-    )
+    result = check(der(leaf, intermediate), hostname="ku.example")
 
     assert result.trust_error == "a certificate in the chain lacks the keyUsage extension"
 
@@ -555,12 +426,12 @@ def test_ca_without_key_usage_is_named() -> None:
 def test_sha1_signed_leaf_is_refused_by_the_verifier() -> None:
     root_key = rsa_2048()
     root = issue("RSA Root", root_key, ca=True)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = make_key()
     leaf = resign_with_sha1(
-        issue("sha1.example", leaf_key, (root, root_key), dns=["sha1.example"]), root_key
+        issue("sha1.example", leaf_key, (root, root_key), san_dns=["sha1.example"]), root_key
     )
 
-    result = validate(der(leaf), hostname="sha1.example", roots=[root], now=NOW, ocsp_stapled=True)
+    result = check(der(leaf), hostname="sha1.example", roots=[root], ocsp_stapled=True)
 
     assert result.trusted is False
     assert result.trust_error == "a forbidden signature algorithm is used in the chain"
@@ -570,24 +441,24 @@ def test_sha1_signed_leaf_is_refused_by_the_verifier() -> None:
 def test_sha1_self_signed_certificate_is_self_signed() -> None:
     key = rsa_2048()
 
-    certificate = resign_with_sha1(issue("old.example", key, dns=["old.example"]), key)
+    certificate = resign_with_sha1(issue("old.example", key, san_dns=["old.example"]), key)
 
     assert is_self_signed(certificate) is True
 
 
 def test_must_staple_without_a_staple() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = make_key()
     leaf = issue(
         "staple.example",
         key,
         pki()["intermediate"],
-        dns=["staple.example"],
-        extra=[x509.TLSFeature([x509.TLSFeatureType.status_request])],
+        san_dns=["staple.example"],
+        extensions=[x509.TLSFeature([x509.TLSFeatureType.status_request])],
     )
     chain = [*der(leaf), *_chain("intermediate")]
 
-    without = validate(chain, hostname="staple.example", roots=roots(), now=NOW, ocsp_stapled=False)
-    stapled = validate(chain, hostname="staple.example", roots=roots(), now=NOW, ocsp_stapled=True)
+    without = check(chain, hostname="staple.example")
+    stapled = check(chain, hostname="staple.example", ocsp_stapled=True)
 
     assert (without.must_staple_unmet, without.ocsp_stapled) == (True, False)
     assert (stapled.must_staple_unmet, stapled.ocsp_stapled) == (False, True)
@@ -597,52 +468,32 @@ def test_must_staple_without_a_staple() -> None:
 
 
 def test_rsa_1024_leaf_is_reported_by_describe_not_refused_here() -> None:
-    key = rsa.generate_private_key(65537, 1024)
-    leaf = issue("small.example", key, pki()["intermediate"], dns=["small.example"])
+    key = make_key("rsa-1024")
+    leaf = issue("small.example", key, pki()["intermediate"], san_dns=["small.example"])
 
-    result = validate(
-        [*der(leaf), *_chain("intermediate")],
-        hostname="small.example",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    result = check([*der(leaf), *_chain("intermediate")], hostname="small.example")
 
     assert result.trust_error in (None, "a key in the chain is too weak")
 
 
 def test_ed25519_chain_validates() -> None:
-    key = ed25519.Ed25519PrivateKey.generate()
-    leaf = issue("ed.example", key, pki()["intermediate"], dns=["ed.example"])
+    key = make_key("ed25519")
+    leaf = issue("ed.example", key, pki()["intermediate"], san_dns=["ed.example"])
 
-    result = validate(
-        [*der(leaf), *_chain("intermediate")],
-        hostname="ed.example",
-        roots=roots(),
-        now=NOW,
-        ocsp_stapled=False,
-    )
+    result = check([*der(leaf), *_chain("intermediate")], hostname="ed.example")
 
     assert result.trusted is True
 
 
 def test_validate_refuses_naive_time_and_empty_chain() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        validate(
-            _chain("leaf"),
-            hostname="x",
-            roots=roots(),
-            now=NOW.replace(tzinfo=None),
-            ocsp_stapled=False,
-        )
+        check(_chain("leaf"), hostname="x", now=NOW.replace(tzinfo=None))
     with pytest.raises(ValueError, match="empty"):
-        validate([], hostname="x", roots=roots(), now=NOW, ocsp_stapled=False)
+        check([], hostname="x")
 
 
 def test_invalid_hostname_is_a_reason_not_an_exception() -> None:
-    result = validate(
-        _chain("leaf", "intermediate"), hostname="a..b", roots=roots(), now=NOW, ocsp_stapled=False
-    )
+    result = check(hostname="a..b")
 
     assert result.trusted is False
     assert result.hostname_matches is False
@@ -661,8 +512,7 @@ def test_mozilla_roots_by_default_loaded_once() -> None:
 
 
 def test_ca_file_replaces_mozilla(tmp_path: Path) -> None:
-    path = tmp_path / "private-ca.pem"
-    path.write_bytes(pki()["root"][0].public_bytes(serialization.Encoding.PEM))
+    path = write_pem(tmp_path / "private-ca.pem", pki()["root"][0])
 
     loaded = load_roots(str(path))
 

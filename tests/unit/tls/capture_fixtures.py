@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2]))  # tests/, for pki_helpers
 
 import tls_helpers
 from tls_helpers import FIXTURES, exchange_with, s_server

@@ -10,8 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tls_helpers import OPENSSL, group_code, seeded_rng
+from tls_helpers import group_code, seeded_rng
 
+from pki_helpers import OPENSSL
 from protoaudit.proto.tls import ffdhe
 from protoaudit.proto.tls.keyshare import (
     MLKEM_Q,

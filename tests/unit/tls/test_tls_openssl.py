@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tls_helpers import OPENSSL, group_code, s_server, scheme_code, seeded_rng, suite_code
+from tls_helpers import group_code, s_server, scheme_code, seeded_rng, suite_code
 
+from pki_helpers import OPENSSL
 from protoaudit.proto.tls import exchange as codec
 from protoaudit.proto.tls.constants import ProtocolVersion
 from protoaudit.proto.tls.hello import build_client_hello

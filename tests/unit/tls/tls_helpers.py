@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pki_helpers
 from protoaudit.proto.tls.constants import ContentType
 from protoaudit.proto.tls.records import HandshakeBuffer, Record, RecordBuffer, SSLv2Record
 from protoaudit.registry import tls as registry
@@ -53,61 +52,21 @@ def extension_code(name: str) -> int:
     return registry.extension_by_name(name).code
 
 
-OPENSSL = shutil.which("openssl")
-
-
-def make_certificate(directory: Path, key_kind: str = "ec") -> tuple[Path, Path]:
-    """A throwaway self-signed certificate: ("ec", P-256) or ("rsa", 2048 bits)."""
-    assert OPENSSL is not None
-    key = directory / f"{key_kind}-key.pem"
-    cert = directory / f"{key_kind}-cert.pem"
-    key_options = (
-        ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        if key_kind == "ec"
-        else ["-newkey", "rsa:2048"]
-    )
-    subprocess.run(
-        [
-            *(OPENSSL, "req", "-x509", *key_options, "-nodes", "-subj", "/CN=test", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 @contextmanager
 def s_server(directory: Path, *extra: str, key_kind: str = "ec") -> Iterator[int]:
-    """`openssl s_server` on 127.0.0.1 with a fresh certificate; yields its port."""
-    assert OPENSSL is not None
-    cert, key = make_certificate(directory, key_kind)
-    process = subprocess.Popen(
-        [
-            *(OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-www"),
-            *("-cert", str(cert), "-key", str(key), *extra),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    """`openssl s_server` on 127.0.0.1 with a fresh self-signed certificate; yields its port.
+
+    The certificate is for CN=test, its key "ec" (P-256) or "rsa" (2048 bits).
+    """
+    key = pki_helpers.make_key(key_kind)
+    now = datetime.now(UTC)
+    certificate = pki_helpers.make_certificate(
+        "test", key, not_before=now, not_after=now + timedelta(days=2)
     )
-    try:
-        assert process.stdout is not None
-        port = None
-        deadline = time.monotonic() + 10
-        while port is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("ACCEPT"):
-                port = int(line.rsplit(":", 1)[1])
-        if port is None:
-            raise RuntimeError("openssl s_server did not start")
+    pki_helpers.write_pem(directory / "cert.pem", certificate)
+    pki_helpers.write_pem(directory / "key.pem", key)
+    with pki_helpers.s_server(directory, "-cert", "cert.pem", "-key", "key.pem", *extra) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def exchange_with(port: int, hello_record: bytes, *, idle: float = 0.5) -> bytes:
