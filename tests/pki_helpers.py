@@ -173,14 +173,17 @@ def write_pem(path: Path, *items: x509.Certificate | PrivateKey) -> Path:
 
 
 @contextmanager
-def s_server(directory: Path, *arguments: str, limit: float = 10.0) -> Iterator[int]:
+def s_server(
+    directory: Path, *arguments: str, limit: float = 10.0, host: str = "127.0.0.1"
+) -> Iterator[int]:
     """`openssl s_server -www` on a loopback port it picks, run in `directory`; yields the port.
 
+    `host` is 127.0.0.1 or, bracketed, an IPv6 loopback such as "[::1]".
     `arguments` name the certificates, keys and options (relative to `directory`).
     """
     assert OPENSSL is not None
     process = subprocess.Popen(
-        [OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-www", *arguments],
+        [OPENSSL, "s_server", "-accept", f"{host}:0", "-www", *arguments],
         cwd=directory,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

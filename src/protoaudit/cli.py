@@ -159,6 +159,9 @@ def main() -> None:
 @click.option("-4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")
 @click.option("-6", "ipv6", is_flag=True, help="Use IPv6 addresses only.")
 @click.option(
+    "--all-addresses", is_flag=True, help="Audit every address a name resolves to, not the first."
+)
+@click.option(
     "--ca-file",
     type=click.Path(exists=True, dir_okay=False),
     help="Trust this PEM file's CAs instead of Mozilla's.",
@@ -188,6 +191,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     timeout: float,
     ipv4: bool,
     ipv6: bool,
+    all_addresses: bool,
     ca_file: str | None,
     concurrency: int,
     per_host: int,
@@ -207,6 +211,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
         per_host=per_host,
         family=family,
         ca_file=ca_file,
+        all_addresses=all_addresses,
     )
     errors: list[UnscannedTarget] = []
     code = _run(

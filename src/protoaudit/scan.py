@@ -34,19 +34,21 @@ class AuditOptions:
     parallel_targets: int = 10
     family: int = socket.AF_UNSPEC
     ca_file: str | None = None
+    all_addresses: bool = False  # every address of a name, not just the first
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-async def _audit_one(target: Target, options: AuditOptions, limiter: Limiter) -> TargetResult:
-    started = options.now()
-    clock = time.monotonic()
-    observations: list[Observation] = []
-    address = ""
+async def _probe_address(
+    target: Target,
+    address: str,
+    options: AuditOptions,
+    limiter: Limiter,
+    *,
+    started: datetime,
+    observations: list[Observation],
+) -> None:
     timeouts = Timeouts(connect=options.timeout, read=options.timeout)
     try:
-        address = (
-            await resolve(target.host, target.port, family=options.family, timeout=options.timeout)
-        )[0]
         # One connect first: a closed or filtered port is one observation, not fifty.
         async with limiter.slot(address):
             conn = await connect(address, target.port, timeouts=timeouts)
@@ -55,32 +57,43 @@ async def _audit_one(target: Target, options: AuditOptions, limiter: Limiter) ->
         observations.append(
             ConnectionFailure(stage="connect", reason=error.kind, detail=error.detail)
         )
-    else:
-        context = ProbeContext(
-            host=target.host,
-            address=address,
-            port=target.port,
-            server_name=target.server_name,
-            timeouts=timeouts,
-            limiter=limiter,
-            ca_file=options.ca_file,
-            now=started,
+        return
+    context = ProbeContext(
+        host=target.host,
+        address=address,
+        port=target.port,
+        server_name=target.server_name,
+        timeouts=timeouts,
+        limiter=limiter,
+        ca_file=options.ca_file,
+        now=started,
+    )
+    try:
+        async with asyncio.timeout(options.target_deadline):
+            await run_tls_probes(context, observations)
+    except TimeoutError:
+        observations.append(
+            ProbeFailure(
+                probe="target",
+                reason="deadline",
+                detail=f"audit stopped after {options.target_deadline:g}s; results are partial",
+            )
         )
-        try:
-            async with asyncio.timeout(options.target_deadline):
-                await run_tls_probes(context, observations)
-        except TimeoutError:
-            observations.append(
-                ProbeFailure(
-                    probe="target",
-                    reason="deadline",
-                    detail=f"audit stopped after {options.target_deadline:g}s; results are partial",
-                )
-            )
-        except Exception as error:  # noqa: BLE001 - a bug in one probe must not lose the batch
-            observations.append(
-                ProbeFailure(probe="target", reason="internal-error", detail=repr(error)[:500])
-            )
+    except Exception as error:  # noqa: BLE001 - a bug in one probe must not lose the batch
+        observations.append(
+            ProbeFailure(probe="target", reason="internal-error", detail=repr(error)[:500])
+        )
+
+
+async def _audit_address(
+    target: Target, address: str, options: AuditOptions, limiter: Limiter
+) -> TargetResult:
+    started = options.now()
+    clock = time.monotonic()
+    observations: list[Observation] = []
+    await _probe_address(
+        target, address, options, limiter, started=started, observations=observations
+    )
     frozen = tuple(observations)
     findings = evaluate(frozen)
     return TargetResult(
@@ -94,13 +107,41 @@ async def _audit_one(target: Target, options: AuditOptions, limiter: Limiter) ->
     )
 
 
+async def _audit_target(
+    target: Target, options: AuditOptions, limiter: Limiter
+) -> list[TargetResult]:
+    """One result per address audited: the first, or with all_addresses every one."""
+    try:
+        addresses = await resolve(
+            target.host, target.port, family=options.family, timeout=options.timeout
+        )
+    except TransportError as error:
+        failure = ConnectionFailure(stage="resolve", reason=error.kind, detail=error.detail)
+        findings = evaluate((failure,))
+        return [
+            TargetResult(
+                target=target,
+                address="",
+                started=options.now(),
+                duration_seconds=0.0,
+                observations=(failure,),
+                findings=findings,
+                grade=None,
+            )
+        ]
+    chosen = addresses if options.all_addresses else addresses[:1]
+    return list(
+        await asyncio.gather(*(_audit_address(target, a, options, limiter) for a in chosen))
+    )
+
+
 async def audit_targets(
     targets: Iterable[Target], options: AuditOptions | None = None
 ) -> AsyncIterator[TargetResult]:
-    """Yield one result per target, in the order they finish."""
+    """Yield one result per target (per address with all_addresses), in the order they finish."""
     options = options or AuditOptions()
     limiter = Limiter(options.concurrency, options.per_host)
-    pending: set[asyncio.Task[TargetResult]] = set()
+    pending: set[asyncio.Task[list[TargetResult]]] = set()
     iterator = iter(targets)
     exhausted = False
     try:
@@ -110,12 +151,13 @@ async def audit_targets(
                 if target is None:
                     exhausted = True
                     break
-                pending.add(asyncio.create_task(_audit_one(target, options, limiter)))
+                pending.add(asyncio.create_task(_audit_target(target, options, limiter)))
             if not pending:
                 return
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                yield task.result()
+                for result in task.result():
+                    yield result
     finally:
         for task in pending:
             task.cancel()
