@@ -42,3 +42,9 @@ if ((${#missing[@]})); then
     }
 fi
 echo "install.sh: lab packages present: ${PACKAGES[*]}"
+
+# Sub-labs (lab/NAME/install.sh): each installs its own servers' packages.
+for script in "$(dirname "$0")"/*/install.sh; do
+    [[ -e $script ]] || continue
+    bash "$script"
+done

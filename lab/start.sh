@@ -72,5 +72,12 @@ while read -r name port; do
     done
 done < <(lab_targets)
 
+# Sub-labs (lab/NAME/start.sh): mail, file transfer, directories, databases.
+# Each uses the PKI made above and its own run directory under $LAB_DIR/NAME.
+for script in "$LAB_SRC"/*/start.sh; do
+    [[ -e $script ]] || continue
+    bash "$script" || { bash "$LAB_SRC/stop.sh" >&2 || true; exit 1; }
+done
+
 echo "start.sh: lab up in $LAB_DIR (CA: $LAB_DIR/pki/ca.pem)"
 bash "$LAB_SRC/status.sh"

@@ -17,4 +17,8 @@ while read -r name port; do
     fi
     printf '%-18s 127.0.0.1:%-5s %s\n' "$name" "$port" "$state"
 done < <(lab_targets)
+for script in "$LAB_SRC"/*/status.sh; do
+    [[ -e $script ]] || continue
+    bash "$script" || rc=1
+done
 exit $rc

@@ -55,3 +55,9 @@ for file in "$LAB_DIR/legacy/pid" "$LAB_DIR/legacy-3des/pid" "$LAB_DIR/legacy-3d
     rm -f "$file"
 done
 rm -f "$LAB_DIR/legacy-3des/gnutls.sock"
+
+# Sub-labs stop themselves (lab/NAME/stop.sh), whatever state they are in.
+for script in "$LAB_SRC"/*/stop.sh; do
+    [[ -e $script ]] || continue
+    bash "$script" || echo "stop.sh: $script failed" >&2
+done
