@@ -38,6 +38,20 @@ class ProbeFailure(Observation):
 
 
 @dataclass(frozen=True, slots=True)
+class StartTlsDialog(Observation):
+    """The plaintext conversation before TLS (SMTP, IMAP, POP3, FTP, LDAP …), as it went."""
+
+    kind: ClassVar[str] = "starttls_dialog"
+    protocol: str
+    banner: str  # as the server sent it; reports sanitise
+    capabilities_before: tuple[str, ...]
+    starttls_offered: bool | None  # None: the protocol cannot say before trying
+    plaintext_auth_offered: tuple[str, ...]  # mechanisms a client could use in clear
+    upgraded: bool  # the server agreed and TLS could start
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TlsVersionSupport(Observation):
     kind: ClassVar[str] = "tls_version"
     version: int  # 0x0002 for SSLv2, 0x0300 … 0x0304

@@ -14,15 +14,18 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from protoaudit.engine.dialog import StartTlsFailed, run_dialog
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts, connect, resolve
-from protoaudit.errors import TransportError
-from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
+from protoaudit.errors import TargetError, TransportError
+from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure, StartTlsDialog
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.tls import run_tls_probes
+from protoaudit.proto.starttls import dialog_factory
+from protoaudit.proto.starttls.base import DialogOutcome
 from protoaudit.results import TargetResult
-from protoaudit.targets import Target
+from protoaudit.targets import SERVICES, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,18 @@ class AuditOptions:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
+def _dialog_observation(outcome: DialogOutcome, *, upgraded: bool = True) -> StartTlsDialog:
+    return StartTlsDialog(
+        protocol=outcome.protocol,
+        banner=outcome.banner,
+        capabilities_before=outcome.capabilities_before,
+        starttls_offered=outcome.starttls_offered,
+        plaintext_auth_offered=outcome.plaintext_auth_offered,
+        upgraded=upgraded,
+        failure=outcome.failure,
+    )
+
+
 async def _probe_address(
     target: Target,
     address: str,
@@ -48,15 +63,35 @@ async def _probe_address(
     observations: list[Observation],
 ) -> None:
     timeouts = Timeouts(connect=options.timeout, read=options.timeout)
+    service = SERVICES[target.service]
     try:
-        # One connect first: a closed or filtered port is one observation, not fifty.
+        dialog = (
+            dialog_factory(service.dialog, target.server_name or target.host)
+            if service.dialog
+            else None
+        )
+    except TargetError as error:
+        observations.append(
+            ConnectionFailure(stage="starttls", reason="unsupported", detail=str(error))
+        )
+        return
+    try:
+        # One connect first: a closed or filtered port is one observation, not fifty;
+        # and a STARTTLS service shows its plaintext side once, here.
         async with limiter.slot(address):
             conn = await connect(address, target.port, timeouts=timeouts)
-            conn.close()
-    except TransportError as error:
+            async with conn:
+                if dialog is not None:
+                    observations.append(_dialog_observation(await run_dialog(conn, dialog())))
+    except StartTlsFailed as failure:
+        observations.append(_dialog_observation(failure.outcome, upgraded=False))
         observations.append(
-            ConnectionFailure(stage="connect", reason=error.kind, detail=error.detail)
+            ConnectionFailure(stage="starttls", reason=failure.kind, detail=failure.detail)
         )
+        return
+    except TransportError as error:
+        stage = "connect" if not observations else "starttls"
+        observations.append(ConnectionFailure(stage=stage, reason=error.kind, detail=error.detail))
         return
     context = ProbeContext(
         host=target.host,
@@ -67,6 +102,7 @@ async def _probe_address(
         limiter=limiter,
         ca_file=options.ca_file,
         now=started,
+        dialog=dialog,
     )
     try:
         async with asyncio.timeout(options.target_deadline):

@@ -21,14 +21,68 @@ class Service:
     name: str
     default_port: int
     transport: str  # "tcp" or "udp"
-    tls_start: str  # "implicit": TLS from the first byte
+    tls_start: str  # "implicit": TLS from the first byte; "starttls": after `dialog`
+    dialog: str | None = None  # the STARTTLS dialog's protocol, in protoaudit.proto.starttls
 
 
-# Later issues add STARTTLS services; the table is the only place that knows ports.
+def _implicit(name: str, port: int) -> Service:
+    return Service(name, port, "tcp", "implicit")
+
+
+def _starttls(name: str, port: int, dialog: str | None = None) -> Service:
+    return Service(name, port, "tcp", "starttls", dialog or name)
+
+
+# The only place that knows ports and how TLS starts on them.
 SERVICES: dict[str, Service] = {
-    "tls": Service("tls", 443, "tcp", "implicit"),
-    "https": Service("https", 443, "tcp", "implicit"),
+    service.name: service
+    for service in (
+        _implicit("tls", 443),
+        _implicit("https", 443),
+        _starttls("smtp", 25),
+        _starttls("submission", 587, "smtp"),
+        _implicit("smtps", 465),
+        _implicit("submissions", 465),
+        _starttls("lmtp", 24),
+        _starttls("pop3", 110),
+        _implicit("pop3s", 995),
+        _starttls("imap", 143),
+        _implicit("imaps", 993),
+        _starttls("ftp", 21),
+        _implicit("ftps", 990),
+        _starttls("ldap", 389),
+        _implicit("ldaps", 636),
+        _starttls("xmpp", 5222),
+        _starttls("xmpp-server", 5269),
+        _implicit("xmpps", 5223),
+        _starttls("postgres", 5432),
+        _starttls("mysql", 3306),
+        _starttls("nntp", 119),
+        _implicit("nntps", 563),
+        _starttls("sieve", 4190),
+        _starttls("irc", 6667),
+        _implicit("ircs", 6697),
+    )
 }
+ALIASES = {"postgresql": "postgres", "smtp-submission": "submission", "managesieve": "sieve"}
+# A bare host:port on a well-known port means that port's service; the
+# scheme-less default stays plain TLS (443 and anything unknown).
+BY_PORT: dict[int, str] = {
+    service.default_port: name
+    for name, service in reversed(list(SERVICES.items()))
+    if name not in ("tls", "submissions")
+}
+
+
+def service_named(name: str) -> Service:
+    """The service for a scheme or a --starttls word ("none" means implicit TLS)."""
+    name = ALIASES.get(name.lower(), name.lower())
+    if name == "none":
+        return SERVICES["tls"]
+    try:
+        return SERVICES[name]
+    except KeyError:
+        raise TargetError(f"unknown service {name!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +146,13 @@ def parse_target(text: str, *, sni: str | None = None, service: str | None = Non
     scheme_match = _SCHEME.match(text)
     if scheme_match:
         scheme, text = scheme_match.group(1).lower(), scheme_match.group(2)
-        if scheme not in SERVICES:
+        if ALIASES.get(scheme, scheme) not in SERVICES:
             raise TargetError(f"{original!r}: unknown scheme {scheme!r}")
         service = service or scheme
         text = text.split("/", 1)[0]
         if "@" in text:
             raise TargetError(f"{original!r}: credentials in a target are not accepted")
-    chosen = SERVICES[service or "tls"]
+    chosen = service_named(service or "tls")
     if text.startswith("["):
         host_part, bracket, rest = text[1:].partition("]")
         if not bracket:
@@ -118,6 +172,8 @@ def parse_target(text: str, *, sni: str | None = None, service: str | None = Non
         host, port = _host(host_text, original), _port(port_text, original)
     else:
         host, port = _host(text, original), chosen.default_port
+    if service is None and port in BY_PORT:
+        chosen = SERVICES[BY_PORT[port]]
     return Target(host=host, port=port, service=chosen.name, sni=sni, original=original.strip())
 
 

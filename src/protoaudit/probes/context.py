@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from protoaudit.engine.dialog import run_dialog
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Connection, Timeouts, connect
 from protoaudit.errors import TransportError
+from protoaudit.proto.starttls.base import Dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,8 @@ class ProbeContext:
     now: datetime
     retries: int = 2
     max_bytes: int = 1 << 20
+    # The STARTTLS dialog every connection replays before its TLS hello; None: implicit TLS.
+    dialog: Callable[[], Dialog] | None = None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -44,4 +48,6 @@ class ProbeContext:
                     if error.kind != TransportError.RESET or attempt == self.retries:
                         raise
             async with conn:
+                if self.dialog is not None:
+                    await run_dialog(conn, self.dialog())
                 yield conn

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
+from protoaudit.engine.dialog import blocking_connector
 from protoaudit.observations import (
     CipherSuiteSupport,
     ConnectionFailure,
@@ -75,6 +76,7 @@ async def run_tls_probes(context: ProbeContext, sink: list[Observation]) -> None
                 ca_file=context.ca_file,
                 timeout=context.timeouts.read,
                 now=context.now,
+                connect=blocking_connector(context.dialog) if context.dialog else None,
             ),
         )
     )
