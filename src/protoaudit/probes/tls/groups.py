@@ -1,14 +1,16 @@
 """Which named groups the server accepts for key exchange.
 
-TLS 1.3: one hello per group, offering only that group (with a key share when
-we can make one); a ServerHello or a HelloRetryRequest naming it means yes.
-Offering every group with no share makes the server name the one it prefers
-in a HelloRetryRequest; offered in reverse too, the same answer both times
-means the preference is the server's own.
+TLS 1.3: offer every group with no key share, so that the server must name
+the one it wants in a HelloRetryRequest; drop it and offer the rest, until the
+server refuses. A handful of round trips instead of a connection per registry
+entry. Offering the accepted groups forwards and backwards tells whether the
+server's preference is its own (same answer both times).
 
-TLS 1.2: one hello per group with every ECDHE suite the server accepted, read
-up to ServerKeyExchange, whose named curve is the answer (some servers ignore
-the client's list and use their own curve anyway).
+TLS 1.2: the same elimination with every ECDHE suite the server accepted, read
+up to ServerKeyExchange, whose named curve is the answer (a curve we did not
+offer ends it: some servers ignore the client's list). RFC 7919 groups for DHE
+are asked one by one, because only a prime that follows the offer proves the
+server negotiates them.
 """
 
 from __future__ import annotations
@@ -31,22 +33,19 @@ from protoaudit.proto.tls.server import parse_server_key_exchange
 from protoaudit.registry import tls as registry
 
 
-async def _tls13_accepts(context: ProbeContext, group: int) -> bool:
+async def _tls13_pick(context: ProbeContext, groups: Sequence[int]) -> int | None:
+    """The group the server asks for from `groups` (no key shares: it must name one)."""
     record = client_hello(
         ProtocolVersion.TLS1_3,
         suites_for(ProtocolVersion.TLS1_3),
         server_name=context.server_name,
-        groups=(group,),
-        # A finite-field share costs a big modular exponentiation; the server's
-        # HelloRetryRequest names the group just as well without one.
-        share_groups=() if registry.group(group).kind == "ffdhe" else (group,),
+        groups=groups,
     )
     hello = (await send_hello(context, record)).server_hello
-    return (
-        hello is not None
-        and hello.selected_version == ProtocolVersion.TLS1_3
-        and hello.key_share_group == group
-    )
+    if hello is None or hello.selected_version != ProtocolVersion.TLS1_3:
+        return None
+    group = hello.key_share_group
+    return group if group in groups else None  # a group we never offered ends it
 
 
 async def _tls13_preferred(context: ProbeContext, groups: Sequence[int]) -> int | None:
@@ -67,13 +66,18 @@ async def _tls13_preferred(context: ProbeContext, groups: Sequence[int]) -> int 
 
 
 async def probe_tls13_groups(context: ProbeContext) -> list[Observation]:
-    candidates = all_groups()
-    answers = await asyncio.gather(*(_tls13_accepts(context, g) for g in candidates))
-    accepted = tuple(g for g, ok in zip(candidates, answers, strict=True) if ok)
+    remaining = list(all_groups())
+    accepted: list[int] = []
+    while remaining:
+        group = await _tls13_pick(context, remaining)
+        if group is None:
+            break
+        accepted.append(group)
+        remaining.remove(group)
     preferred = await _tls13_preferred(context, accepted)
     return [
         KeyExchangeGroups(
-            version=ProtocolVersion.TLS1_3, accepted=accepted, server_preferred=preferred
+            version=ProtocolVersion.TLS1_3, accepted=tuple(accepted), server_preferred=preferred
         )
     ]
 
@@ -120,6 +124,36 @@ async def _tls12_curve(
         fallback = [curve, *(g for g in _certificate_curves() if g != curve)]
         exchange = await _tls12_exchange(context, version, ecdhe, fallback)
     return exchange is not None and exchange.group == curve
+
+
+async def _no_curves() -> list[int]:
+    return []
+
+
+async def _tls12_curves(
+    context: ProbeContext, version: int, ecdhe: Sequence[int], curves: Sequence[int]
+) -> list[int]:
+    """Offer every curve, note the one the ServerKeyExchange names, drop it, offer again.
+
+    With ECDSA-only ECDHE suites, dropping the certificate's own curve makes the
+    server refuse (RFC 8422 5.1), so the curves left then are asked one by one.
+    """
+    remaining = list(curves)
+    accepted: list[int] = []
+    while remaining:
+        exchange = await _tls12_exchange(context, version, ecdhe, remaining)
+        if exchange is None or exchange.group not in remaining:
+            break
+        accepted.append(exchange.group)
+        remaining.remove(exchange.group)
+    if remaining and accepted:
+        ecdsa_only = all(registry.cipher_suite(s).authentication == "ECDSA" for s in ecdhe)
+        if ecdsa_only:
+            answers = await asyncio.gather(
+                *(_tls12_curve(context, version, ecdhe, curve) for curve in remaining)
+            )
+            accepted += [curve for curve, ok in zip(remaining, answers, strict=True) if ok]
+    return accepted
 
 
 def _certificate_curves() -> tuple[int, ...]:
@@ -169,13 +203,13 @@ async def probe_tls12_key_exchange(
             )
         )
     finite_fields = [g for g in all_groups() if registry.group(g).kind == "ffdhe"]
-    curve_answers, field_answers = await asyncio.gather(
-        asyncio.gather(*(_tls12_curve(context, version, ecdhe, c) for c in curves if ecdhe)),
+    found_curves, field_answers = await asyncio.gather(
+        _tls12_curves(context, version, ecdhe, curves) if ecdhe else _no_curves(),
         asyncio.gather(
             *(_tls12_exchange(context, version, dhe, (g,)) for g in finite_fields if dhe)
         ),
     )
-    accepted = [curve for curve, ok in zip(curves, curve_answers) if ok]  # noqa: B905
+    accepted = list(found_curves)
     # RFC 7919 negotiation is real only if the prime follows what we offer; a server
     # with one fixed dhparam (nginx, OpenSSL) sends the same prime whatever we ask.
     field_groups = {exchange.group for exchange in field_answers if exchange is not None}
