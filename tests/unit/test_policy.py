@@ -21,6 +21,7 @@ from protoaudit.observations import (
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
+    StartTlsDialog,
     TlsVersionSupport,
 )
 from protoaudit.policy import RULES, Finding, Severity, evaluate, grade
@@ -56,6 +57,25 @@ def versions(*supported: int) -> list[Observation]:
         )
         for version in (SSL2, SSL3, TLS10, TLS11, TLS12, TLS13)
     ]
+
+
+def dialog(**changes: object) -> StartTlsDialog:
+    """A clean SMTP STARTTLS dialog, changed where a test says."""
+    fields: dict[str, object] = {
+        "protocol": "smtp",
+        "banner": "220 mx.example.com ESMTP",
+        "capabilities_before": ("PIPELINING", "STARTTLS"),
+        "starttls_offered": True,
+        "plaintext_auth_offered": (),
+        "upgraded": True,
+        "failure": None,
+    }
+    fields.update(changes)
+    return StartTlsDialog(**fields)  # type: ignore[arg-type]
+
+
+def test_a_clean_starttls_dialog_has_no_findings() -> None:
+    assert evaluate([*good_server(), dialog()]) == ()
 
 
 def good_server() -> list[Observation]:
@@ -187,6 +207,15 @@ CASES: dict[str, Callable[[], list[Observation]]] = {
         *good_server(),
         chain(server_name=None, hostname_matches=False, hostname_checked="example.com"),
     ],
+    "starttls.not_offered": lambda: [
+        *good_server(),
+        dialog(starttls_offered=False, upgraded=False, failure="STARTTLS not offered"),
+    ],
+    "starttls.failed": lambda: [
+        *good_server(),
+        dialog(upgraded=False, failure="STARTTLS refused: 454 TLS not available"),
+    ],
+    "starttls.plaintext_auth": lambda: [*good_server(), dialog(plaintext_auth_offered=("PLAIN",))],
     "tls.connection.failed": lambda: [
         ConnectionFailure("connect", "refused", "connection refused by 192.0.2.1:443")
     ],
@@ -460,7 +489,9 @@ def test_certificate_evidence_quotes_the_subject_and_sni() -> None:
 
 def test_catalogue_ids_follow_the_dotted_scheme() -> None:
     for finding_id in load_baseline().catalogue:
-        assert re.fullmatch(r"tls(\.[a-z0-9_]+){2}", finding_id), finding_id
+        assert re.fullmatch(r"(tls(\.[a-z0-9_]+){2})|(starttls\.[a-z0-9_]+)", finding_id), (
+            finding_id
+        )
 
 
 def test_baseline_names_its_sources() -> None:
