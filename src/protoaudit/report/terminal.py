@@ -32,6 +32,7 @@ from protoaudit.observations import (
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
+    StartTlsDialog,
     TlsVersionSupport,
 )
 from protoaudit.policy.facts import of_kind
@@ -313,11 +314,34 @@ def _failures(observations: Sequence[Observation]) -> Iterable[Text]:
         )
 
 
+def _dialog(dialog: StartTlsDialog, verbose: bool) -> Table:
+    """The plaintext side of a STARTTLS service, as the server showed it."""
+    table = _table(f"{dialog.protocol.upper()} before TLS", "Field", "Value")
+    offered = (
+        "unknown" if dialog.starttls_offered is None else "yes" if dialog.starttls_offered else "no"
+    )
+    table.add_row(_words("banner"), wire(dialog.banner, 300 if verbose else 120))
+    table.add_row(_words("STARTTLS offered"), _words(offered))
+    table.add_row(_words("upgraded to TLS"), _yes_no(dialog.upgraded))
+    if dialog.capabilities_before:
+        shown = dialog.capabilities_before if verbose else dialog.capabilities_before[:20]
+        table.add_row(_words("capabilities"), wire(", ".join(shown), 2000))
+    if dialog.plaintext_auth_offered:
+        table.add_row(
+            _words("login in clear", "bold red"), wire(", ".join(dialog.plaintext_auth_offered))
+        )
+    if dialog.failure:
+        table.add_row(_words("failure"), wire(dialog.failure, 300))
+    return table
+
+
 def _render_target(result: TargetResult, console: Console, verbose: bool) -> None:
     observations = result.observations
     console.print(_header(result, result.grade))
     for line in _failures(observations):
         console.print(line)
+    for dialog in of_kind(observations, StartTlsDialog):
+        console.print(_dialog(dialog, verbose))
     versions = _versions(observations, verbose)
     if versions is not None:
         console.print(versions)
