@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -20,28 +21,32 @@ from protoaudit.policy.findings import Severity
 from protoaudit.report import json_report
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.scan import AuditOptions, audit_targets
-from protoaudit.targets import Target, parse_target, read_target_lines
+from protoaudit.targets import SERVICES, Target, parse_target, read_target_lines
 
+STARTTLS_SERVICES = [name for name, service in SERVICES.items() if service.dialog]
 EXIT_FINDINGS = 1
 EXIT_TARGET_ERRORS = 3
 
 
 def _targets(
-    texts: Sequence[str], input_file: IO[str] | None, sni: str | None, errors: list[UnscannedTarget]
+    texts: Sequence[str],
+    input_file: IO[str] | None,
+    parse: Callable[[str], Target],
+    errors: list[UnscannedTarget],
 ) -> Iterator[Target]:
     """Parse lazily, so a long target file streams; bad lines become errors, not exits."""
     for text in texts:
-        yield from _parse_one(text, text, sni, errors)
+        yield from _parse_one(text, text, parse, errors)
     if input_file is not None:
         for number, text in read_target_lines(input_file):
-            yield from _parse_one(text, f"{input_file.name}:{number}: {text}", sni, errors)
+            yield from _parse_one(text, f"{input_file.name}:{number}: {text}", parse, errors)
 
 
 def _parse_one(
-    text: str, label: str, sni: str | None, errors: list[UnscannedTarget]
+    text: str, label: str, parse: Callable[[str], Target], errors: list[UnscannedTarget]
 ) -> Iterator[Target]:
     try:
-        yield parse_target(text, sni=sni)
+        yield parse(text)
     except TargetError as error:
         errors.append(UnscannedTarget(text=label, reason=str(error)))
         click.echo(f"protoaudit: skipped target {label}: {error}", err=True)
@@ -150,6 +155,11 @@ def main() -> None:
     "--sni", help="Server name to send (default: the target's host name; none for an IP)."
 )
 @click.option(
+    "--starttls",
+    type=click.Choice(sorted({*STARTTLS_SERVICES, "none"})),
+    help="How TLS starts on a bare host:port (default: from the well-known port; none: at once).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(0.1, 600),
     default=5.0,
@@ -188,6 +198,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     input_file: IO[str] | None,
     json_out: str | None,
     sni: str | None,
+    starttls: str | None,
     timeout: float,
     ipv4: bool,
     ipv6: bool,
@@ -199,7 +210,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     quiet: bool,
     verbose: bool,
 ) -> None:
-    """Audit TARGETS: host, host:port, [v6]:port, https://host[:port]."""
+    """Audit TARGETS: host[:port], [v6]:port, https://…, smtp://…, imaps://…, ftp://… ."""
     if not targets and input_file is None:
         raise click.UsageError("name at least one target, or a file with -i")
     if ipv4 and ipv6:
@@ -215,7 +226,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     )
     errors: list[UnscannedTarget] = []
     code = _run(
-        _targets(targets, input_file, sni, errors),
+        _targets(targets, input_file, partial(parse_target, sni=sni, service=starttls), errors),
         errors,
         options,
         json_out=json_out,
