@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -139,6 +138,10 @@ def load_roots(ca_file: str | None) -> TrustRoots:
 @functools.cache
 def _mozilla_roots() -> TrustRoots:
     # certifi is the Mozilla bundle; parsed once per process.
+    # Imported here: certifi pulls in importlib.resources (~50 ms), and a scan
+    # with --ca-file never needs it.
+    import certifi  # noqa: PLC0415
+
     data = Path(certifi.where()).read_bytes()
     return TrustRoots(_load_pem_bundle(data), f"Mozilla (certifi {certifi.__version__})")
 
