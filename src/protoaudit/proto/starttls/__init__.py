@@ -13,7 +13,23 @@ from protoaudit.errors import TargetError
 from protoaudit.proto.starttls.base import Dialog
 
 # protocol -> (module, class, how the class is told the server's name).
-_DIALOGS: dict[str, tuple[str, str, str | None]] = {}
+_DIALOGS: dict[str, tuple[str, str, str | None]] = {
+    "smtp": ("protoaudit.proto.starttls.smtp", "SmtpStartTls", None),
+    "lmtp": ("protoaudit.proto.starttls.smtp", "LmtpStartTls", None),
+    "pop3": ("protoaudit.proto.starttls.pop3", "Pop3StartTls", None),
+    "imap": ("protoaudit.proto.starttls.imap", "ImapStartTls", None),
+    "ftp": ("protoaudit.proto.starttls.ftp", "FtpStartTls", None),
+    "nntp": ("protoaudit.proto.starttls.nntp", "NntpStartTls", None),
+    "sieve": ("protoaudit.proto.starttls.sieve", "SieveStartTls", None),
+    "irc": ("protoaudit.proto.starttls.irc", "IrcStartTls", None),
+    "ldap": ("protoaudit.proto.starttls.ldap", "LdapStartTls", None),
+    "postgres": ("protoaudit.proto.starttls.postgres", "PostgresStartTls", None),
+    "mysql": ("protoaudit.proto.starttls.mysql", "MysqlStartTls", None),
+    "xmpp": ("protoaudit.proto.starttls.xmpp", "XmppStartTls", "domain"),
+    "xmpp-server": ("protoaudit.proto.starttls.xmpp", "XmppStartTls", "domain"),
+}
+# Fixed keywords beyond the host: the server-to-server stream is the same class.
+_EXTRA: dict[str, dict[str, object]] = {"xmpp-server": {"server_to_server": True}}
 
 
 def dialog_factory(protocol: str, host: str) -> Callable[[], Dialog]:
@@ -23,7 +39,8 @@ def dialog_factory(protocol: str, host: str) -> Callable[[], Dialog]:
     except KeyError:
         raise TargetError(f"no STARTTLS dialog for {protocol!r}") from None
     dialog_class = getattr(importlib.import_module(module_name), class_name)
-    keywords = {host_keyword: host} if host_keyword else {}
+    keywords: dict[str, object] = {host_keyword: host} if host_keyword else {}
+    keywords.update(_EXTRA.get(protocol, {}))
 
     def make() -> Dialog:
         dialog: Dialog = dialog_class(**keywords)
