@@ -72,7 +72,7 @@ async def run_tls_probes(context: ProbeContext, sink: list[Observation]) -> None
                 context.address,
                 context.port,
                 server_name=context.server_name,
-                hostname_to_check=context.host,
+                hostname_to_check=context.server_name or context.host,
                 ca_file=context.ca_file,
                 timeout=context.timeouts.read,
                 now=context.now,
