@@ -1,0 +1,162 @@
+"""The whole TLS audit through each STARTTLS dialog, against the mail and service sub-labs.
+
+Each sub-lab (lab/mail, lab/services) states its ground truth; every target is
+audited once per session with SNI "localhost" (the lab certificates' name) and
+the lab CA, and each test compares one fact with the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protoaudit.observations import (
+    CertificateChain,
+    CipherSuiteSupport,
+    StartTlsDialog,
+    TlsVersionSupport,
+)
+from protoaudit.proto.tls.constants import version_name
+from protoaudit.registry import tls as registry
+from protoaudit.results import TargetResult
+from protoaudit.scan import AuditOptions, audit_targets
+from protoaudit.targets import parse_target
+
+pytestmark = pytest.mark.lab
+
+LAB = Path(__file__).resolve().parents[2] / "lab"
+SUBLABS = ("mail", "services")
+RUN_DIR = Path(os.environ.get("PROTOAUDIT_LAB_DIR", "/tmp/protoaudit-lab"))
+
+
+def _truths() -> dict[str, Mapping[str, Any]]:
+    targets: dict[str, Mapping[str, Any]] = {}
+    for sublab in SUBLABS:
+        path = LAB / sublab / "ground_truth.json"
+        if path.is_file():
+            targets.update(json.loads(path.read_text())["targets"])
+    return targets
+
+
+TRUTH = _truths()
+NAMES = sorted(TRUTH)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def results() -> dict[str, TargetResult]:
+    down = [name for name, t in TRUTH.items() if not _answers(t["host"], t["port"])]
+    ca_file = RUN_DIR / "pki" / "ca.pem"
+    if down or not ca_file.is_file():
+        message = f"STARTTLS lab not available: {down or 'no CA'} (run lab/start.sh)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    by_text = {f"{_scheme(t)}://{t['host']}:{t['port']}": name for name, t in TRUTH.items()}
+    targets = [parse_target(text, sni="localhost") for text in by_text]
+    options = AuditOptions(ca_file=str(ca_file), timeout=5.0)
+
+    async def run() -> list[TargetResult]:
+        return [result async for result in audit_targets(targets, options)]
+
+    return {by_text[result.target.original]: result for result in asyncio.run(run())}
+
+
+def _scheme(truth: Mapping[str, Any]) -> str:
+    """The target scheme: the protocol, or its implicit-TLS twin (xmpp on 5223 is xmpps)."""
+    protocol = str(truth["protocol"])
+    if truth["tls_start"] == "implicit" and not protocol.endswith("s"):
+        return protocol + "s"
+    return protocol
+
+
+def _of(result: TargetResult, kind: type[Any]) -> list[Any]:
+    return [o for o in result.observations if isinstance(o, kind)]
+
+
+def _mechanisms(names: Any) -> set[str]:
+    """One spelling for "what can log in before TLS": POP3's USER/PASS is USER, AUTH=X is X."""
+    return {str(name).removeprefix("AUTH=").replace("USER/PASS", "USER") for name in names or ()}
+
+
+def test_there_is_a_starttls_lab_truth() -> None:
+    assert len(TRUTH) >= 10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_versions_are_exactly_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    seen = {version_name(o.version) for o in _of(results[name], TlsVersionSupport) if o.supported}
+    assert seen == set(TRUTH[name]["versions"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cipher_suites_are_exactly_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    seen = {
+        version_name(o.version): {registry.cipher_suite(code).name for code in o.accepted}
+        for o in _of(results[name], CipherSuiteSupport)
+    }
+    truth = {
+        version: {suite["name"] for suite in suites}
+        for version, suites in TRUTH[name]["cipher_suites"].items()
+    }
+    assert seen == truth
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plaintext_side_is_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    truth = TRUTH[name]
+    dialogs = _of(results[name], StartTlsDialog)
+    if truth["tls_start"] == "implicit":
+        assert dialogs == []
+        return
+    (dialog,) = dialogs
+    if truth.get("starttls_offered") is not None:
+        assert dialog.starttls_offered == truth["starttls_offered"]
+    assert dialog.upgraded == (truth["tls_start"] == "starttls")
+    if truth.get("capabilities_before") is not None:
+        assert set(dialog.capabilities_before) == set(truth["capabilities_before"])
+    if "plaintext_auth_before_tls" in truth:
+        assert _mechanisms(dialog.plaintext_auth_offered) == _mechanisms(
+            truth["plaintext_auth_before_tls"]
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_starttls_findings_follow_the_flaws(results: dict[str, TargetResult], name: str) -> None:
+    truth = TRUTH[name]
+    ids = {finding.id for finding in results[name].findings}
+    assert ("starttls.not_offered" in ids) == (truth["tls_start"] == "none")
+    assert ("starttls.plaintext_auth" in ids) == bool(truth.get("plaintext_auth_before_tls"))
+    assert "starttls.failed" not in ids
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_certificate_is_trusted_through_the_dialog(
+    results: dict[str, TargetResult], name: str
+) -> None:
+    chains = _of(results[name], CertificateChain)
+    if TRUTH[name]["tls_start"] == "none":
+        assert chains == []
+        return
+    assert chains, "no certificate chain observed"
+    assert all(chain.trusted and chain.hostname_matches for chain in chains)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nothing_failed_but_what_must(results: dict[str, TargetResult], name: str) -> None:
+    failures = [o for o in results[name].observations if o.kind == "probe_failure"]
+    assert failures == []
