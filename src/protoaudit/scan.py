@@ -65,11 +65,9 @@ async def _probe_address(
     timeouts = Timeouts(connect=options.timeout, read=options.timeout)
     service = SERVICES[target.service]
     try:
-        dialog = (
-            dialog_factory(service.dialog, target.server_name or target.host)
-            if service.dialog
-            else None
-        )
+        name = target.server_name or target.host
+        dialog = dialog_factory(service.dialog, name) if service.dialog else None
+        replay = dialog_factory(service.dialog, name, replay=True) if service.dialog else None
     except TargetError as error:
         observations.append(
             ConnectionFailure(stage="starttls", reason="unsupported", detail=str(error))
@@ -102,7 +100,7 @@ async def _probe_address(
         limiter=limiter,
         ca_file=options.ca_file,
         now=started,
-        dialog=dialog,
+        dialog=replay,
     )
     try:
         async with asyncio.timeout(options.target_deadline):
