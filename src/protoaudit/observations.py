@@ -38,6 +38,15 @@ class ProbeFailure(Observation):
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceDetected(Observation):
+    """A bare host:port did not speak TLS, but its greeting named a STARTTLS service."""
+
+    kind: ClassVar[str] = "service_detected"
+    service: str
+    greeting: str  # the first bytes, as sent; reports sanitise
+
+
+@dataclass(frozen=True, slots=True)
 class StartTlsDialog(Observation):
     """The plaintext conversation before TLS (SMTP, IMAP, POP3, FTP, LDAP …), as it went."""
 

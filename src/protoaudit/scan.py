@@ -11,18 +11,24 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from protoaudit.engine.dialog import StartTlsFailed, run_dialog
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts, connect, resolve
 from protoaudit.errors import TargetError, TransportError
-from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure, StartTlsDialog
+from protoaudit.observations import (
+    ConnectionFailure,
+    Observation,
+    ProbeFailure,
+    ServiceDetected,
+    StartTlsDialog,
+)
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.tls import run_tls_probes
-from protoaudit.proto.starttls import dialog_factory
+from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import DialogOutcome
 from protoaudit.results import TargetResult
 from protoaudit.targets import SERVICES, Target
@@ -119,6 +125,25 @@ async def _probe_address(
         )
 
 
+async def _greeting(address: str, port: int, timeout: float, limiter: Limiter) -> bytes:
+    """What a server says first, if anything, within `timeout`."""
+    timeouts = Timeouts(connect=timeout, read=timeout)
+    try:
+        async with limiter.slot(address), await connect(address, port, timeouts=timeouts) as conn:
+            return await conn.receive()
+    except TransportError:
+        return b""
+
+
+def _not_tls(target: Target, observations: list[Observation]) -> bool:
+    """A bare host:port (no scheme, no --starttls) where TLS found no TLS at all."""
+    return (
+        target.service == "tls"
+        and "://" not in target.original
+        and any(isinstance(o, ConnectionFailure) and o.reason == "no-tls" for o in observations)
+    )
+
+
 async def _audit_address(
     target: Target, address: str, options: AuditOptions, limiter: Limiter
 ) -> TargetResult:
@@ -128,6 +153,25 @@ async def _audit_address(
     await _probe_address(
         target, address, options, limiter, started=started, observations=observations
     )
+    if _not_tls(target, observations):
+        # Mail, FTP and news servers greet first: their greeting says which dialog
+        # leads to TLS, so a bare host:2525 still gets its STARTTLS audit.
+        greeting = await _greeting(address, target.port, options.timeout, limiter)
+        service = guess_from_greeting(greeting)
+        if service is not None:
+            # The result keeps the target as the user gave it; the observation
+            # says which service was audited instead.
+            observations = [
+                ServiceDetected(service=service, greeting=greeting[:200].decode("latin-1"))
+            ]
+            await _probe_address(
+                replace(target, service=service),
+                address,
+                options,
+                limiter,
+                started=started,
+                observations=observations,
+            )
     frozen = tuple(observations)
     findings = evaluate(frozen)
     return TargetResult(

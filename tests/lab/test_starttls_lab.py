@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+import protoaudit
 from protoaudit.observations import (
     CertificateChain,
     CipherSuiteSupport,
+    ServiceDetected,
     StartTlsDialog,
     TlsVersionSupport,
 )
@@ -160,3 +162,23 @@ def test_certificate_is_trusted_through_the_dialog(
 def test_nothing_failed_but_what_must(results: dict[str, TargetResult], name: str) -> None:
     failures = [o for o in results[name].observations if o.kind == "probe_failure"]
     assert failures == []
+
+
+@pytest.mark.parametrize("name", ["smtp-starttls", "pop3-starttls", "ftp-explicit"])
+def test_bare_port_is_recognised_by_its_greeting(
+    results: dict[str, TargetResult], name: str
+) -> None:
+    # Given the target as a bare host:port (no scheme), which speaks no TLS at first
+    truth = TRUTH[name]
+    result = asyncio.run(
+        protoaudit.audit(
+            f"{truth['host']}:{truth['port']}",
+            sni="localhost",
+            ca_file=str(RUN_DIR / "pki" / "ca.pem"),
+        )
+    )
+    # Then its greeting names the service and the whole STARTTLS audit follows
+    (detected,) = _of(result, ServiceDetected)
+    assert detected.service == truth["protocol"]
+    seen = {version_name(o.version) for o in _of(result, TlsVersionSupport) if o.supported}
+    assert seen == set(truth["versions"])

@@ -32,6 +32,7 @@ from protoaudit.observations import (
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
+    ServiceDetected,
     StartTlsDialog,
     TlsVersionSupport,
 )
@@ -340,6 +341,13 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
     console.print(_header(result, result.grade))
     for line in _failures(observations):
         console.print(line)
+    for detected in of_kind(observations, ServiceDetected):
+        console.print(
+            Text.assemble(
+                _words(f"  no TLS at first; its greeting is {detected.service.upper()}'s: "),
+                wire(detected.greeting, 120),
+            )
+        )
     for dialog in of_kind(observations, StartTlsDialog):
         console.print(_dialog(dialog, verbose))
     versions = _versions(observations, verbose)

@@ -58,3 +58,30 @@ def dialog_factory(protocol: str, host: str, *, replay: bool = False) -> Callabl
         return dialog
 
     return make
+
+
+def guess_from_greeting(greeting: bytes) -> str | None:
+    """The STARTTLS service a server-first greeting belongs to, or None when unsure.
+
+    For a bare host:port that turned out not to speak TLS: mail, FTP, news and
+    Sieve servers introduce themselves before the client says anything.
+    """
+    head = greeting[:512]
+    words = head.upper()
+    if len(head) >= 5 and head[3] == 0 and head[4] == 10:  # MySQL: length, seq 0, protocol 10
+        return "mysql"
+    if head.startswith(b"+OK"):
+        return "pop3"
+    if head.startswith(b"* OK"):
+        return "imap"
+    if head.startswith(b'"IMPLEMENTATION"'):
+        return "sieve"
+    if head.startswith((b"220 ", b"220-")):
+        if b"FTP" in words:
+            return "ftp"
+        if b"SMTP" in words or b"LMTP" in words:
+            return "lmtp" if b"LMTP" in words else "smtp"
+        return None
+    if head.startswith((b"200 ", b"201 ")) and (b"NNTP" in words or b"NEWS" in words):
+        return "nntp"
+    return None
