@@ -20,6 +20,7 @@ from hostile_helpers import (
     is_safe_text,
     run_cli,
     send,
+    stall_bound,
 )
 
 from protoaudit.sanitize import quote_bytes
@@ -69,7 +70,7 @@ def test_random_bytes(serve: Serve, seed: int) -> None:
     detail = result.no_tls.detail
     assert f"server sent {quote_bytes(noise)}" in detail
     assert is_safe_text(detail), detail
-    assert result.elapsed < TIMEOUT + 2  # the peer closed: nothing waited for a timeout
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
 
 
 def test_http_server_on_the_tls_port(serve: Serve) -> None:

@@ -85,7 +85,7 @@ def test_record_header_announcing_65535_bytes_then_stall(serve: Serve) -> None:
     peer = serve(_huge_record_header)
     result = audit(peer.port, timeout=3.0)
     # Then the header alone is refused: no one waits for 65535 bytes that TLS forbids
-    assert result.elapsed < 3.0
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
     assert result.no_tls.detail == (
         "server sent '\\x16\\x03\\x03\\xff\\xff' (not TLS: length 65535 exceeds 18432)"
     )
@@ -143,7 +143,7 @@ def test_sixteen_megabyte_handshake_message(serve: Serve) -> None:
     peer = serve(_sixteen_megabyte_message(sent, after_server_hello=False))
     result = audit(peer.port, timeout=3.0)
     # Then the declared length is refused at once, and the rest is never read
-    assert result.elapsed < 3.0
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
     assert result.versions()[TLS1_2].detail == (
         "malformed: tls: handshake.length at offset 1: message type 2 declares "
         "16777215 bytes, the limit is 262144"
@@ -363,7 +363,7 @@ def test_sslv2_error_then_stall(serve: Serve) -> None:
     peer = serve(_sslv2_error_then_stall)
     result = audit(peer.port, timeout=3.0)
     # Then the ERROR is the answer: nobody waits for the read timeout
-    assert result.elapsed < 3.0
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
     assert result.versions()[ProtocolVersion.SSL2].detail == "SSL 2.0 ERROR 0x0001"
 
 

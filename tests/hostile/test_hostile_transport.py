@@ -92,7 +92,7 @@ def test_close_at_once(serve: Serve) -> None:
     # A close can surface as a reset when the hello arrives after the peer's close.
     detail = result.no_tls.detail
     assert "peer closed the connection" in detail or "Connection reset by peer" in detail
-    assert result.elapsed < TIMEOUT + 2  # nothing waited for a read timeout
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
 
 
 async def _reset(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -175,7 +175,7 @@ def test_endless_hello_requests_end_the_exchange(serve: Serve) -> None:
     # Then the scanner stops counting them after a few instead of reading on
     result.assert_no_internal_error()
     assert "more than 5 warning alerts and HelloRequests" in result.no_tls.detail
-    assert result.elapsed < 2.0  # not a read timeout, nor a megabyte of HelloRequests
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
 
 
 async def _warning_alerts_forever(
@@ -193,7 +193,7 @@ def test_endless_warning_alerts_end_the_exchange(serve: Serve) -> None:
     result.assert_no_internal_error()
     assert result.supported() == set()
     assert "more than 5 warning alerts" in result.no_tls.detail
-    assert result.elapsed < 2.0  # stopped by counting, not by a read timeout
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
 
 
 async def _ten_megabytes_of_framed_garbage(
@@ -213,7 +213,7 @@ def test_ten_megabytes_of_garbage_in_tls_records(serve: Serve) -> None:
     assert result.supported() == set()
     # Its first four bytes make a handshake header (type 7) declaring about 10 MB: refused
     assert "message type 7 declares 10368460 bytes" in result.no_tls.detail
-    assert result.elapsed < 2.0
+    assert result.elapsed < stall_bound(3.0)  # no hang; the detail above says how it stopped
 
 
 def test_reset_from_the_cli(serve: Serve) -> None:
