@@ -20,13 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, MAX_LINE, Status
-from protoaudit.proto.starttls.lines import (
-    BYTES_AFTER_READY,
-    CLOSED,
-    MAX_TRANSCRIPT_BYTES,
-    MAX_TRANSCRIPT_ENTRIES,
-    LineDialog,
-)
+from protoaudit.proto.starttls.line_dialog import LineDialog
+from protoaudit.proto.starttls.lines import BYTES_AFTER_READY, CLOSED
+from protoaudit.proto.starttls.transcript import MAX_TRANSCRIPT_BYTES, MAX_TRANSCRIPT_ENTRIES
 
 Script = tuple[tuple[bytes, bytes], ...]  # (what we send, what the server answers)
 Splitter = Callable[[bytes], list[bytes]]

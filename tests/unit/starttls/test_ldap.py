@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from byte_dialog_helpers import chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,12 +41,6 @@ _AD_BODY = (
 _AD_OPERATION = bytes.fromhex("7884") + len(_AD_BODY).to_bytes(4, "big") + _AD_BODY
 _AD_MESSAGE = bytes.fromhex("02840000000100") + _AD_OPERATION
 AD_NOTICE = bytes.fromhex("3084") + len(_AD_MESSAGE).to_bytes(4, "big") + _AD_MESSAGE
-
-
-def chunks(data: bytes, size: int | None) -> list[bytes]:
-    if size is None:
-        return [data]
-    return [data[start : start + size] for start in range(0, len(data), size)]
 
 
 def run(reply: bytes, piece: int | None = None) -> LdapStartTls:

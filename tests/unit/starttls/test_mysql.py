@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from byte_dialog_helpers import chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,12 +57,6 @@ HOST_NOT_ALLOWED = encode_packet(
     bytes.fromhex("ff6a04") + b"Host '192.0.2.7' is not allowed to connect to this MariaDB server",
 )
 TOO_MANY = encode_packet(0, bytes.fromhex("ff1004") + b"#08004Too many connections")
-
-
-def chunks(data: bytes, size: int | None) -> list[bytes]:
-    if size is None:
-        return [data]
-    return [data[start : start + size] for start in range(0, len(data), size)]
 
 
 def run(greeting: bytes, piece: int | None = None) -> MysqlStartTls:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from byte_dialog_helpers import chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,12 +21,6 @@ ERROR_V3_FIELDS = b"SFATAL\x00VFATAL\x00C08P01\x00Minvalid length of startup pac
 ERROR_V3 = b"E" + (4 + len(ERROR_V3_FIELDS)).to_bytes(4, "big") + ERROR_V3_FIELDS
 # The protocol 2 shape, as a server older than SSL support answered: 'E' and one C string.
 ERROR_V2 = b"EFATAL:  unsupported frontend protocol\n\x00"
-
-
-def chunks(data: bytes, size: int | None) -> list[bytes]:
-    if size is None:
-        return [data]
-    return [data[start : start + size] for start in range(0, len(data), size)]
 
 
 def run(reply: bytes, piece: int | None = None) -> PostgresStartTls:

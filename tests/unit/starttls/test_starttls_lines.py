@@ -1,4 +1,4 @@
-"""The pieces the line-based dialogs share: line cutting, coded replies, lists, transcript."""
+"""The pieces the line-based dialogs share: line cutting, coded replies, lists."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ from line_dialog_helpers import cut
 from protoaudit.errors import DecodeError
 from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, MAX_LINE, MAX_REPLY_LINES
 from protoaudit.proto.starttls.lines import (
-    MAX_TRANSCRIPT_BYTES,
-    MAX_TRANSCRIPT_ENTRIES,
     SHOWN_LENGTH,
     CodedReplies,
     DotTerminated,
     LineBuffer,
     Reply,
-    Transcript,
     clip,
     line_text,
     plaintext_mechanisms,
@@ -174,29 +171,6 @@ def test_dot_terminated_stops_at_max_reply_lines() -> None:
         block.add(b"OVER\r\n")
     with pytest.raises(DecodeError, match="lines in one list"):
         block.add(b"OVER\r\n")
-
-
-# Transcript
-
-
-def test_transcript_joins_turns_of_one_side() -> None:
-    transcript = Transcript()
-    for side, data in (("S", b"220-a\r\n"), ("S", b"220 b\r\n"), ("C", b"EHLO x\r\n"), ("S", b"")):
-        transcript.add(side, data)
-    assert transcript.entries == (("S", b"220-a\r\n220 b\r\n"), ("C", b"EHLO x\r\n"))
-
-
-def test_transcript_keeps_the_first_entries_and_bytes() -> None:
-    transcript = Transcript()
-    for number in range(MAX_TRANSCRIPT_ENTRIES + 10):
-        transcript.add("CS"[number % 2], b"%d" % number)
-    assert len(transcript.entries) == MAX_TRANSCRIPT_ENTRIES
-    assert transcript.entries[-1] == ("S", b"%d" % (MAX_TRANSCRIPT_ENTRIES - 1))
-    transcript = Transcript()
-    transcript.add("S", b"x" * (MAX_TRANSCRIPT_BYTES - 1))
-    transcript.add("C", b"yz")
-    transcript.add("S", b"more")
-    assert transcript.entries == (("S", b"x" * (MAX_TRANSCRIPT_BYTES - 1)), ("C", b"y"))
 
 
 # Small helpers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from byte_dialog_helpers import chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,12 +56,6 @@ HEADER = (
     b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' version='1.0' "
     b"xmlns:stream='http://etherx.jabber.org/streams' from='example.org' id='x'>"
 )
-
-
-def chunks(data: bytes, size: int | None) -> list[bytes]:
-    if size is None:
-        return [data]
-    return [data[start : start + size] for start in range(0, len(data), size)]
 
 
 def run(

@@ -14,6 +14,11 @@ driven by the engine exactly like the TLS HelloExchange:
 Whatever the protocol, a dialog bounds what it buffers (a line, a reply of
 many lines, a whole exchange) and never raises on the peer's bytes: a peer
 that breaks the rules ends the dialog FAILED with the reason.
+
+For the protocols that learn whether STARTTLS is offered only by asking for
+it (LDAP, PostgreSQL), `DialogOutcome.starttls_offered` is True or False from
+the server's answer, and None when no answer came: the server hung up first,
+or sent something that is not one.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ class DialogOutcome:
     protocol: str  # "smtp", "imap" …
     banner: str = ""  # the greeting as received (decoded latin-1; sanitised by reports)
     capabilities_before: tuple[str, ...] = ()  # as the server listed them before TLS
-    starttls_offered: bool | None = None  # None: the protocol has no way to say in advance
+    starttls_offered: bool | None = None  # None: not known (see the module docstring)
     plaintext_auth_offered: tuple[str, ...] = ()  # e.g. ("PLAIN", "LOGIN") or ("USER/PASS",)
     failure: str | None = None  # why the upgrade did not happen, when it did not
     transcript: tuple[tuple[str, bytes], ...] = field(default=())  # ("C"|"S", bytes), bounded

@@ -32,12 +32,12 @@ from enum import Enum, auto
 
 from protoaudit.errors import DecodeError
 from protoaudit.proto.starttls.base import Status
+from protoaudit.proto.starttls.line_dialog import LineDialog
 from protoaudit.proto.starttls.lines import (
     CLOSED,
     NOT_OFFERED,
     CodedReplies,
     LineBuffer,
-    LineDialog,
     Reply,
     line_text,
     refusal,

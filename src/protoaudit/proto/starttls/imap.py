@@ -28,9 +28,9 @@ from enum import Enum, auto
 
 from protoaudit.errors import DecodeError
 from protoaudit.proto.starttls.base import MAX_REPLY_LINES
+from protoaudit.proto.starttls.line_dialog import LineDialog
 from protoaudit.proto.starttls.lines import (
     NOT_OFFERED,
-    LineDialog,
     clip,
     line_text,
     malformed,

@@ -31,12 +31,11 @@ for a refusal, None when the server hung up without answering.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from protoaudit.errors import DecodeError
 from protoaudit.proto.starttls import ber
-from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, DialogOutcome, Status
+from protoaudit.proto.starttls.byte_dialog import ByteDialog, bytes_after_go_ahead
 from protoaudit.sanitize import quote_bytes
 
 PROTOCOL = "ldap"
@@ -239,35 +238,6 @@ class ExtendedResponse:
         )
 
 
-class _State(enum.Enum):
-    WAIT_RESPONSE = enum.auto()
-    READY = enum.auto()
-    FAILED = enum.auto()
-
-
-class _Transcript:
-    """("C"|"S", bytes) turns, one side's consecutive bytes merged, MAX_DIALOG_BYTES in all."""
-
-    __slots__ = ("_size", "_turns")
-
-    def __init__(self) -> None:
-        self._turns: list[tuple[str, bytearray]] = []
-        self._size = 0
-
-    def add(self, side: str, data: bytes) -> None:
-        kept = data[: MAX_DIALOG_BYTES - self._size]
-        if not kept:
-            return
-        self._size += len(kept)
-        if self._turns and self._turns[-1][0] == side:
-            self._turns[-1][1].extend(kept)
-        else:
-            self._turns.append((side, bytearray(kept)))
-
-    def turns(self) -> tuple[tuple[str, bytes], ...]:
-        return tuple((side, bytes(data)) for side, data in self._turns)
-
-
 def _describe(response: ExtendedResponse) -> str:
     code = response.result_code
     text = f"resultCode {code} ({result_code_name(code)})"
@@ -279,63 +249,24 @@ def _describe(response: ExtendedResponse) -> str:
     return text
 
 
-class LdapStartTls:
+class LdapStartTls(ByteDialog):
     """The StartTLS extended operation; see the module docstring."""
 
     protocol = PROTOCOL
 
-    __slots__ = (
-        "_buffer",
-        "_expected",
-        "_failure",
-        "_offered",
-        "_request",
-        "_state",
-        "_transcript",
-    )
+    __slots__ = ("_buffer", "_expected")
 
     def __init__(self) -> None:
-        self._request = STARTTLS_REQUEST
+        super().__init__(STARTTLS_REQUEST)
         self._buffer = bytearray()
         self._expected: int | None = None  # the whole message's size, once its header is in
-        self._state = _State.WAIT_RESPONSE
-        self._failure: str | None = None
-        self._offered: bool | None = None
-        self._transcript = _Transcript()
-
-    @property
-    def status(self) -> Status:
-        if self._state is _State.READY:
-            return Status.READY
-        if self._state is _State.FAILED:
-            return Status.FAILED
-        return Status.RUNNING
-
-    @property
-    def outcome(self) -> DialogOutcome:
-        return DialogOutcome(
-            protocol=PROTOCOL,
-            starttls_offered=self._offered,
-            failure=self._failure,
-            transcript=self._transcript.turns(),
-        )
 
     @property
     def buffered(self) -> int:
         """Bytes held while waiting for the rest of a message."""
         return len(self._buffer)
 
-    def bytes_to_send(self) -> bytes:
-        """The ExtendedRequest the first time, then nothing."""
-        request, self._request = self._request, b""
-        self._transcript.add("C", request)
-        return request
-
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the server; ignored once the dialog is over."""
-        if self._state is not _State.WAIT_RESPONSE or not data:
-            return
-        self._transcript.add("S", data)
+    def _on_data(self, data: bytes) -> None:
         self._buffer += data
         if self._buffer[0] != SEQUENCE_IDENTIFIER:
             # Every LDAPMessage is a SEQUENCE: a banner or an HTTP reply fails here at once.
@@ -357,15 +288,13 @@ class LdapStartTls:
         self._buffer.clear()
         self._on_response(response, trailing)
 
-    def connection_closed(self) -> None:
-        if self._state is _State.WAIT_RESPONSE:
-            if self._buffer:
-                self._fail(
-                    f"connection closed by the server in the middle of its response "
-                    f"({len(self._buffer)} bytes received: {quote_bytes(bytes(self._buffer))})"
-                )
-            else:
-                self._fail("connection closed by the server before it answered StartTLS")
+    def _closed_failure(self) -> str:
+        if self._buffer:
+            return (
+                f"connection closed by the server in the middle of its response "
+                f"({len(self._buffer)} bytes received: {quote_bytes(bytes(self._buffer))})"
+            )
+        return "connection closed by the server before it answered StartTLS"
 
     def _on_response(self, response: ExtendedResponse, trailing: int) -> None:
         if response.message_id == 0:
@@ -377,7 +306,7 @@ class LdapStartTls:
                     f"({response.response_name or 'no responseName'}): {_describe(response)}"
                 )
             return
-        if self._request:
+        if self._outgoing:
             self._fail("server answered before the StartTLS request was sent")
             return
         if response.message_id != MESSAGE_ID:
@@ -397,16 +326,12 @@ class LdapStartTls:
             return
         self._offered = True
         if trailing:
-            self._fail(
-                f"{trailing} bytes after the StartTLS response, before the TLS handshake: "
-                f"plaintext that a client must not take as protected (response injection)"
-            )
+            self._fail(bytes_after_go_ahead(trailing, "the StartTLS response"))
             return
-        self._state = _State.READY
+        self._ready()
 
     def _fail(self, reason: str) -> None:
-        self._state = _State.FAILED
-        self._failure = reason
+        super()._fail(reason)
         self._buffer.clear()
 
 

@@ -1,4 +1,4 @@
-"""What the line-based STARTTLS dialogs share: bounded lines, coded replies, a transcript.
+"""What the line-based STARTTLS dialogs share: bounded lines, coded replies, failure phrases.
 
 `LineBuffer` cuts the server's bytes into lines (CRLF, or a bare LF as real
 clients tolerate) and refuses, before keeping anything, a line longer than
@@ -7,15 +7,12 @@ greeting fails at once. `CodedReplies` joins numeric replies in SMTP style
 (every line `250-…`, the last `250 …`, one code: RFC 5321 4.2.1) or FTP style
 (`211-…`, free text, `211 End`: RFC 959 4.2); `DotTerminated` reads the
 POP3/NNTP list ended by "." (RFC 1939 3, RFC 3977 3.1.1). Both stop at
-MAX_REPLY_LINES, so endless continuation lines end the dialog. `Transcript`
-keeps the first MAX_TRANSCRIPT_ENTRIES turns and MAX_TRANSCRIPT_BYTES bytes.
+MAX_REPLY_LINES, so endless continuation lines end the dialog.
 
-`LineDialog` is every dialog's skeleton: it feeds lines to the protocol's
-`_on_line`, turns a DecodeError into Status.FAILED with its reason, and fails
-a dialog that gets bytes after the server agreed to TLS, since they would be
-read as the TLS handshake (the CVE-2011-0411 class of STARTTLS injection).
-Server text stays bytes or latin-1, which never fails to decode nor hides a
-byte; reports sanitise it. Failure strings start with the phrases below.
+The dialogs themselves are built on `LineDialog` (line_dialog.py), which
+feeds these pieces and keeps the transcript (transcript.py). Server text
+stays bytes or latin-1, which never fails to decode nor hides a byte;
+reports sanitise it. Failure strings start with the phrases below.
 """
 
 from __future__ import annotations
@@ -25,17 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from protoaudit.errors import DecodeError
-from protoaudit.proto.starttls.base import (
-    MAX_DIALOG_BYTES,
-    MAX_LINE,
-    MAX_REPLY_LINES,
-    DialogOutcome,
-    Status,
-)
+from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, MAX_LINE, MAX_REPLY_LINES
 from protoaudit.sanitize import ELLIPSIS, quote_bytes
 
-MAX_TRANSCRIPT_ENTRIES = 64
-MAX_TRANSCRIPT_BYTES = 16384
 SHOWN_LENGTH = 200  # how much of a reply a failure string quotes
 
 NOT_OFFERED = "STARTTLS not offered"
@@ -221,149 +210,3 @@ class DotTerminated:
             raise too_many(self._protocol, "in one list")
         self._lines.append(line.removeprefix(b".").decode("latin-1"))
         return None
-
-
-class Transcript:
-    """Who said what, consecutive bytes of one side joined; what does not fit is dropped."""
-
-    __slots__ = ("_entries", "_size")
-
-    def __init__(self) -> None:
-        self._entries: list[tuple[str, bytes]] = []
-        self._size = 0
-
-    @property
-    def entries(self) -> tuple[tuple[str, bytes], ...]:
-        return tuple(self._entries)
-
-    def add(self, side: str, data: bytes) -> None:
-        """Record `data` from `side`: "C" (we sent it) or "S" (the server did)."""
-        kept = data[: MAX_TRANSCRIPT_BYTES - self._size]
-        if not kept:
-            return
-        if self._entries and self._entries[-1][0] == side:
-            self._entries[-1] = (side, self._entries[-1][1] + kept)
-        elif len(self._entries) < MAX_TRANSCRIPT_ENTRIES:
-            self._entries.append((side, kept))
-        else:  # full: nothing more, or a later turn would join one before the gap
-            self._size = MAX_TRANSCRIPT_BYTES
-            return
-        self._size += len(kept)
-
-
-class LineDialog:
-    """The Dialog skeleton of every line-based protocol; a subclass reads the lines.
-
-    A subclass sets `protocol`, implements `_on_line` (one line, line end
-    included, may raise DecodeError) and `_waiting_for` (for the failure when
-    the server hangs up), and calls `_send`, `_ready` and `_fail`.
-    """
-
-    protocol = "line"
-
-    __slots__ = (
-        "_banner",
-        "_capabilities",
-        "_failure",
-        "_lines",
-        "_offered",
-        "_outgoing",
-        "_plaintext_auth",
-        "_status",
-        "_transcript",
-    )
-
-    def __init__(self) -> None:
-        self._lines = LineBuffer(self.protocol)
-        self._transcript = Transcript()
-        self._outgoing = bytearray()
-        self._status = Status.RUNNING
-        self._failure: str | None = None
-        self._banner: list[str] = []
-        self._capabilities: tuple[str, ...] = ()
-        self._offered: bool | None = None
-        self._plaintext_auth: tuple[str, ...] = ()
-
-    @property
-    def status(self) -> Status:
-        return self._status
-
-    @property
-    def outcome(self) -> DialogOutcome:
-        return DialogOutcome(
-            protocol=self.protocol,
-            banner="\n".join(self._banner),
-            capabilities_before=self._capabilities,
-            starttls_offered=self._offered,
-            plaintext_auth_offered=self._plaintext_auth,
-            failure=self._failure,
-            transcript=self._transcript.entries,
-        )
-
-    @property
-    def buffered_bytes(self) -> int:
-        """Server bytes held and not yet understood: at most MAX_LINE + 1 between calls."""
-        return self._lines.buffered
-
-    def bytes_to_send(self) -> bytes:
-        outgoing = bytes(self._outgoing)
-        self._outgoing.clear()
-        return outgoing
-
-    def receive_data(self, data: bytes) -> None:
-        if self._status is Status.READY:
-            if data:
-                self._after_ready(data)
-            return
-        if self._status is Status.FAILED:
-            return
-        try:
-            self._lines.feed(data)
-            while self._status is Status.RUNNING:
-                raw = self._lines.next_line()
-                if raw is None:
-                    break
-                self._transcript.add("S", raw)
-                self._on_line(raw)
-        except DecodeError as error:
-            self._fail(error.reason)
-        self._check_nothing_follows()
-
-    def connection_closed(self) -> None:
-        if self._status is Status.RUNNING:
-            self._fail(f"{CLOSED} while waiting for {self._waiting_for()}")
-
-    def _on_line(self, raw: bytes) -> None:
-        raise NotImplementedError
-
-    def _waiting_for(self) -> str:
-        raise NotImplementedError
-
-    def _quit_command(self) -> str:
-        """What a client says last when the server said no; IMAP and ManageSieve: LOGOUT."""
-        return "QUIT"
-
-    def _send(self, *commands: str) -> None:
-        data = b"".join(command.encode("latin-1") + b"\r\n" for command in commands)
-        self._transcript.add("C", data)
-        self._outgoing += data
-
-    def _ready(self) -> None:
-        self._status = Status.READY
-
-    def _fail(self, reason: str, *, quit_politely: bool = False) -> None:
-        """End the dialog; `quit_politely` when the server was well-behaved and said no."""
-        self._status = Status.FAILED
-        self._failure = reason
-        self._lines.drain()
-        if quit_politely:
-            self._send(self._quit_command())
-
-    def _check_nothing_follows(self) -> None:
-        """Lines that came with the server's go-ahead would be read as TLS: a failure."""
-        if self._status is Status.READY and self._lines.buffered:
-            self._after_ready(self._lines.drain())
-
-    def _after_ready(self, data: bytes) -> None:
-        self._transcript.add("S", data)
-        self._fail(BYTES_AFTER_READY)

@@ -34,11 +34,11 @@ packet also ends that field, as libmysqlclient allows.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from protoaudit.errors import DecodeError
-from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, DialogOutcome, Status
+from protoaudit.proto.starttls.base import DialogOutcome
+from protoaudit.proto.starttls.byte_dialog import ByteDialog
 from protoaudit.sanitize import quote_bytes
 
 PROTOCOL = "mysql"
@@ -238,14 +238,15 @@ class HandshakeV10:
         part_1 = fields.take(8, "auth_plugin_data_part_1")
         filler = fields.uint(1, "filler")
         capability_flags_1 = fields.uint(2, "capability_flags_1")
+        pre_41 = cls(  # the fields every greeting has; a server before 4.1 may stop here
+            server_version=server_version,
+            thread_id=thread_id,
+            auth_plugin_data_part_1=part_1,
+            capability_flags_1=capability_flags_1,
+            filler=filler,
+        )
         if not fields.remaining():
-            return cls(
-                server_version=server_version,
-                thread_id=thread_id,
-                auth_plugin_data_part_1=part_1,
-                capability_flags_1=capability_flags_1,
-                filler=filler,
-            )
+            return pre_41
         character_set = fields.uint(1, "character_set")
         status_flags = fields.uint(2, "status_flags")
         capability_flags_2 = fields.uint(2, "capability_flags_2")
@@ -260,12 +261,8 @@ class HandshakeV10:
             plugin_name = fields.nul_string("auth_plugin_name", end_may_terminate=True)
         if fields.remaining():
             raise fields.fail("greeting", f"{fields.remaining()} bytes after the last field")
-        return cls(
-            server_version=server_version,
-            thread_id=thread_id,
-            auth_plugin_data_part_1=part_1,
-            capability_flags_1=capability_flags_1,
-            filler=filler,
+        return replace(
+            pre_41,
             character_set=character_set,
             status_flags=status_flags,
             capability_flags_2=capability_flags_2,
@@ -329,36 +326,7 @@ class ErrPacket:
         return f"error {self.error_code}{state}: {text}"
 
 
-class _State(enum.Enum):
-    WAIT_GREETING = enum.auto()
-    READY = enum.auto()
-    FAILED = enum.auto()
-
-
-class _Transcript:
-    """("C"|"S", bytes) turns, one side's consecutive bytes merged, MAX_DIALOG_BYTES in all."""
-
-    __slots__ = ("_size", "_turns")
-
-    def __init__(self) -> None:
-        self._turns: list[tuple[str, bytearray]] = []
-        self._size = 0
-
-    def add(self, side: str, data: bytes) -> None:
-        kept = data[: MAX_DIALOG_BYTES - self._size]
-        if not kept:
-            return
-        self._size += len(kept)
-        if self._turns and self._turns[-1][0] == side:
-            self._turns[-1][1].extend(kept)
-        else:
-            self._turns.append((side, bytearray(kept)))
-
-    def turns(self) -> tuple[tuple[str, bytes], ...]:
-        return tuple((side, bytes(data)) for side, data in self._turns)
-
-
-class MysqlStartTls:
+class MysqlStartTls(ByteDialog):
     """Greeting, CLIENT_SSL check and SSLRequest; see the module docstring.
 
     The keywords set the SSLRequest's fields; the defaults suit MySQL 4.1 and
@@ -371,12 +339,8 @@ class MysqlStartTls:
         "_buffer",
         "_capability_flags",
         "_character_set",
-        "_failure",
         "_greeting",
         "_max_packet_size",
-        "_outgoing",
-        "_state",
-        "_transcript",
     )
 
     def __init__(
@@ -386,23 +350,12 @@ class MysqlStartTls:
         max_packet_size: int = MAX_PACKET_SIZE,
         character_set: int = CHARACTER_SET,
     ) -> None:
+        super().__init__()  # the server speaks first
         self._capability_flags = capability_flags
         self._max_packet_size = max_packet_size
         self._character_set = character_set
         self._buffer = bytearray()
-        self._outgoing = b""
-        self._state = _State.WAIT_GREETING
         self._greeting: HandshakeV10 | None = None
-        self._failure: str | None = None
-        self._transcript = _Transcript()
-
-    @property
-    def status(self) -> Status:
-        if self._state is _State.READY:
-            return Status.READY
-        if self._state is _State.FAILED:
-            return Status.FAILED
-        return Status.RUNNING
 
     @property
     def greeting(self) -> HandshakeV10 | None:
@@ -410,38 +363,25 @@ class MysqlStartTls:
 
     @property
     def outcome(self) -> DialogOutcome:
+        outcome = super().outcome
         greeting = self._greeting
         if greeting is None:
-            return DialogOutcome(
-                protocol=PROTOCOL, failure=self._failure, transcript=self._transcript.turns()
-            )
+            return outcome
         plugin = greeting.auth_plugin_name
-        return DialogOutcome(
-            protocol=PROTOCOL,
+        return replace(
+            outcome,
             banner=greeting.server_version.decode("latin-1"),
             capabilities_before=greeting.capability_names(),
-            starttls_offered=bool(greeting.capability_flags & CLIENT_SSL),
             plaintext_auth_offered=(
                 (plugin.decode("latin-1"),) if plugin in PLAINTEXT_AUTH_PLUGINS else ()
             ),
-            failure=self._failure,
-            transcript=self._transcript.turns(),
         )
 
     @property
     def buffered(self) -> int:
         return len(self._buffer)
 
-    def bytes_to_send(self) -> bytes:
-        """Nothing until the greeting is in; then the SSLRequest, once."""
-        outgoing, self._outgoing = self._outgoing, b""
-        self._transcript.add("C", outgoing)
-        return outgoing
-
-    def receive_data(self, data: bytes) -> None:
-        if self._state is not _State.WAIT_GREETING or not data:
-            return
-        self._transcript.add("S", data)
+    def _on_data(self, data: bytes) -> None:
         # Held only while incomplete, so never more than one bounded packet.
         self._buffer += data
         if len(self._buffer) < PACKET_HEADER_LENGTH:
@@ -468,15 +408,13 @@ class MysqlStartTls:
             return
         self._on_greeting(payload, trailing)
 
-    def connection_closed(self) -> None:
-        if self._state is _State.WAIT_GREETING:
-            received = len(self._buffer)
-            self._fail(
+    def _closed_failure(self) -> str:
+        if self._buffer:
+            return (
                 f"connection closed by the server in the middle of its greeting "
-                f"({received} bytes received)"
-                if received
-                else "connection closed by the server before its greeting"
+                f"({len(self._buffer)} bytes received)"
             )
+        return "connection closed by the server before its greeting"
 
     def _on_greeting(self, payload: bytes, trailing: int) -> None:
         first = payload[0]
@@ -501,6 +439,7 @@ class MysqlStartTls:
             return
         self._greeting = greeting
         flags = greeting.capability_flags
+        self._offered = bool(flags & CLIENT_SSL)
         if trailing:
             self._fail(
                 f"{trailing} bytes after the greeting, before the client answered: "
@@ -516,11 +455,10 @@ class MysqlStartTls:
                 max_packet_size=self._max_packet_size,
                 character_set=self._character_set,
             )
-            self._state = _State.READY
+            self._ready()
 
     def _fail(self, reason: str) -> None:
-        self._state = _State.FAILED
-        self._failure = reason
+        super()._fail(reason)
         self._buffer.clear()
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from protoaudit.proto.starttls.line_dialog import LineDialog
 from protoaudit.proto.starttls.lines import (
     NOT_OFFERED,
     DotTerminated,
-    LineDialog,
     line_text,
     malformed,
     plaintext_mechanisms,

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 
-from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, DialogOutcome, Status
+from protoaudit.proto.starttls.byte_dialog import ByteDialog
 from protoaudit.sanitize import quote_bytes
 from protoaudit.wire import Writer
 
@@ -58,38 +58,19 @@ def encode_ssl_request(code: int = SSL_REQUEST_CODE, length: int = 8) -> bytes:
 
 
 class _State(enum.Enum):
+    """Where a running dialog is; READY and FAILED are its status (byte_dialog.py)."""
+
     WAIT_ANSWER = enum.auto()
     READ_ERROR = enum.auto()  # after 'E': the message, up to its end or the bound
-    READY = enum.auto()
-    FAILED = enum.auto()
-
-
-class _Transcript:
-    """("C"|"S", bytes) turns, one side's consecutive bytes merged, MAX_DIALOG_BYTES in all."""
-
-    __slots__ = ("_size", "_turns")
-
-    def __init__(self) -> None:
-        self._turns: list[tuple[str, bytearray]] = []
-        self._size = 0
-
-    def add(self, side: str, data: bytes) -> None:
-        kept = data[: MAX_DIALOG_BYTES - self._size]
-        if not kept:
-            return
-        self._size += len(kept)
-        if self._turns and self._turns[-1][0] == side:
-            self._turns[-1][1].extend(kept)
-        else:
-            self._turns.append((side, bytearray(kept)))
-
-    def turns(self) -> tuple[tuple[str, bytes], ...]:
-        return tuple((side, bytes(data)) for side, data in self._turns)
 
 
 def _shorten(text: str) -> str:
     text = text.strip()
     return text if len(text) <= MAX_ERROR_SHOWN else text[:MAX_ERROR_SHOWN] + "\u2026"
+
+
+def _error_failure(text: str) -> str:
+    return f"server sent an error instead of answering SSLRequest: {text}"
 
 
 def parse_error_fields(body: bytes) -> dict[int, str] | None:
@@ -117,54 +98,25 @@ def describe_error_fields(fields: dict[int, str]) -> str:
     return _shorten(f"{head}: {message}" if head else message)
 
 
-class PostgresStartTls:
+class PostgresStartTls(ByteDialog):
     """The SSLRequest exchange; see the module docstring."""
 
     protocol = PROTOCOL
 
-    __slots__ = ("_error", "_failure", "_offered", "_request", "_state", "_transcript")
+    __slots__ = ("_error", "_state")
 
     def __init__(self) -> None:
-        self._request = SSL_REQUEST
+        super().__init__(SSL_REQUEST)
         self._state = _State.WAIT_ANSWER
         self._error = bytearray()  # the ErrorResponse after 'E', bounded by MAX_ERROR_LENGTH
-        self._failure: str | None = None
-        self._offered: bool | None = None
-        self._transcript = _Transcript()
-
-    @property
-    def status(self) -> Status:
-        if self._state is _State.READY:
-            return Status.READY
-        if self._state is _State.FAILED:
-            return Status.FAILED
-        return Status.RUNNING
-
-    @property
-    def outcome(self) -> DialogOutcome:
-        return DialogOutcome(
-            protocol=PROTOCOL,
-            starttls_offered=self._offered,
-            failure=self._failure,
-            transcript=self._transcript.turns(),
-        )
 
     @property
     def buffered(self) -> int:
         return len(self._error)
 
-    def bytes_to_send(self) -> bytes:
-        """The SSLRequest the first time, then nothing."""
-        request, self._request = self._request, b""
-        self._transcript.add("C", request)
-        return request
-
-    def receive_data(self, data: bytes) -> None:
-        if not data or self._state in (_State.READY, _State.FAILED):
-            return
-        self._transcript.add("S", data)
+    def _on_data(self, data: bytes) -> None:
         if self._state is _State.WAIT_ANSWER:
-            if self._request:
+            if self._outgoing:
                 # A PostgreSQL server never speaks first.
                 self._fail(f"not PostgreSQL: the server spoke first ({quote_bytes(data)})")
                 return
@@ -178,7 +130,7 @@ class PostgresStartTls:
                         f"a client that kept them would take injected plaintext as protected)"
                     )
                 else:
-                    self._state = _State.READY
+                    self._ready()
             elif answer == UNWILLING:
                 self._offered = False
                 self._fail("server refuses SSL")
@@ -194,13 +146,12 @@ class PostgresStartTls:
             return
         self._read_error(data)
 
-    def connection_closed(self) -> None:
+    def _closed_failure(self) -> str:
         if self._state is _State.WAIT_ANSWER:
-            self._fail("connection closed by the server before it answered SSLRequest")
-        elif self._state is _State.READ_ERROR:
-            # A protocol 2 server closes right after its error; take what came.
-            text = bytes(self._error).rstrip(b"\x00").decode("utf-8", "replace")
-            self._error_failure(_shorten(text) or "(no message)")
+            return "connection closed by the server before it answered SSLRequest"
+        # A protocol 2 server closes right after its error; take what came.
+        text = bytes(self._error).rstrip(b"\x00").decode("utf-8", "replace")
+        return _error_failure(_shorten(text) or "(no message)")
 
     def _read_error(self, data: bytes) -> None:
         self._error += data[: MAX_ERROR_LENGTH + 1 - len(self._error)]
@@ -222,20 +173,16 @@ class PostgresStartTls:
             if fields is None:
                 self._fail("malformed ErrorResponse in answer to SSLRequest")
             else:
-                self._error_failure(describe_error_fields(fields))
+                self._fail(_error_failure(describe_error_fields(fields)))
             return
         end = error.find(b"\x00")
         if end >= 0:
-            self._error_failure(_shorten(error[:end].decode("utf-8", "replace")))
+            self._fail(_error_failure(_shorten(error[:end].decode("utf-8", "replace"))))
         elif len(error) > MAX_ERROR_LENGTH:
             self._fail(f"error message after 'E' longer than {MAX_ERROR_LENGTH} bytes")
 
-    def _error_failure(self, text: str) -> None:
-        self._fail(f"server sent an error instead of answering SSLRequest: {text}")
-
     def _fail(self, reason: str) -> None:
-        self._state = _State.FAILED
-        self._failure = reason
+        super()._fail(reason)
         self._error.clear()
 
 

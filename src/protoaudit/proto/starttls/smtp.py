@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from protoaudit.proto.starttls.line_dialog import LineDialog
 from protoaudit.proto.starttls.lines import (
     NOT_OFFERED,
     CodedReplies,
-    LineDialog,
     line_text,
     plaintext_mechanisms,
     refusal,

@@ -46,9 +46,11 @@ after SASL's; PLAIN or LOGIN offered before TLS, or legacy iq-auth
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from xml.parsers import expat
 
-from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, DialogOutcome, Status
+from protoaudit.proto.starttls.base import MAX_DIALOG_BYTES, DialogOutcome
+from protoaudit.proto.starttls.byte_dialog import ByteDialog, bytes_after_go_ahead
 from protoaudit.sanitize import quote_bytes
 
 STREAMS_NS = "http://etherx.jabber.org/streams"
@@ -142,38 +144,15 @@ class _Refused(Exception):
 
 
 class _State(enum.Enum):
+    """Where a running dialog is; READY and FAILED are its status (byte_dialog.py)."""
+
     WAIT_HEADER = enum.auto()
     WAIT_FEATURES = enum.auto()
     IN_FEATURES = enum.auto()
     WAIT_PROCEED = enum.auto()
-    READY = enum.auto()
-    FAILED = enum.auto()
 
 
-class _Transcript:
-    """("C"|"S", bytes) turns, one side's consecutive bytes merged, MAX_DIALOG_BYTES in all."""
-
-    __slots__ = ("_size", "_turns")
-
-    def __init__(self) -> None:
-        self._turns: list[tuple[str, bytearray]] = []
-        self._size = 0
-
-    def add(self, side: str, data: bytes) -> None:
-        kept = data[: MAX_DIALOG_BYTES - self._size]
-        if not kept:
-            return
-        self._size += len(kept)
-        if self._turns and self._turns[-1][0] == side:
-            self._turns[-1][1].extend(kept)
-        else:
-            self._turns.append((side, bytearray(kept)))
-
-    def turns(self) -> tuple[tuple[str, bytes], ...]:
-        return tuple((side, bytes(data)) for side, data in self._turns)
-
-
-class XmppStartTls:
+class XmppStartTls(ByteDialog):
     """One XMPP stream up to <proceed/>; see the module docstring.
 
     `domain` goes in the stream header's `to` (the probe passes the target's
@@ -187,12 +166,9 @@ class XmppStartTls:
         "_elements",
         "_error_condition",
         "_error_text",
-        "_failure",
         "_feature",
         "_features",
         "_namespace",
-        "_offered",
-        "_outgoing",
         "_parser",
         "_plaintext_auth",
         "_proceed_start",
@@ -201,24 +177,20 @@ class XmppStartTls:
         "_starttls_sent",
         "_state",
         "_text",
-        "_transcript",
         "protocol",
     )
 
     def __init__(
         self, *, domain: str, server_to_server: bool = False, from_domain: str | None = None
     ) -> None:
+        super().__init__(
+            stream_header(domain, server_to_server=server_to_server, from_domain=from_domain)
+        )
         self.protocol = "xmpp-server" if server_to_server else "xmpp"
         self._namespace = SERVER_NS if server_to_server else CLIENT_NS
-        self._outgoing = stream_header(
-            domain, server_to_server=server_to_server, from_domain=from_domain
-        )
         self._state = _State.WAIT_HEADER
         self._received = bytearray()  # everything the server sent, within MAX_DIALOG_BYTES
-        self._transcript = _Transcript()
-        self._failure: str | None = None
         self._banner = ""
-        self._offered: bool | None = None
         self._starttls_sent = False
         self._proceed_start = 0  # where <proceed starts in _received
         self._depth = 0
@@ -255,23 +227,12 @@ class XmppStartTls:
     # The Dialog interface.
 
     @property
-    def status(self) -> Status:
-        if self._state is _State.READY:
-            return Status.READY
-        if self._state is _State.FAILED:
-            return Status.FAILED
-        return Status.RUNNING
-
-    @property
     def outcome(self) -> DialogOutcome:
-        return DialogOutcome(
-            protocol=self.protocol,
+        return replace(
+            super().outcome,
             banner=self._banner,
             capabilities_before=tuple(self._features),
-            starttls_offered=self._offered,
             plaintext_auth_offered=tuple(self._plaintext_auth),
-            failure=self._failure,
-            transcript=self._transcript.turns(),
         )
 
     @property
@@ -281,16 +242,12 @@ class XmppStartTls:
 
     def bytes_to_send(self) -> bytes:
         """Our stream header first, <starttls/> once the features offer it; else nothing."""
-        outgoing, self._outgoing = self._outgoing, b""
+        outgoing = super().bytes_to_send()
         if outgoing == STARTTLS_COMMAND:
             self._starttls_sent = True
-        self._transcript.add("C", outgoing)
         return outgoing
 
-    def receive_data(self, data: bytes) -> None:
-        if not data or self._state in (_State.READY, _State.FAILED):
-            return
-        self._transcript.add("S", data)
+    def _on_data(self, data: bytes) -> None:
         if len(self._received) + len(data) > MAX_DIALOG_BYTES:
             self._fail(f"more than {MAX_DIALOG_BYTES} bytes before STARTTLS could start")
             return
@@ -306,16 +263,14 @@ class XmppStartTls:
                 reason += f" ({quote_bytes(bytes(self._received))})"
             self._fail(reason)
 
-    def connection_closed(self) -> None:
-        if self._state in (_State.READY, _State.FAILED):
-            return
+    def _closed_failure(self) -> str:
         waiting = {
             _State.WAIT_HEADER: "its stream header",
             _State.WAIT_FEATURES: "its stream features",
             _State.IN_FEATURES: "the end of its stream features",
             _State.WAIT_PROCEED: "its answer to <starttls/>",
         }[self._state]
-        self._fail(f"connection closed by the server before {waiting}")
+        return f"connection closed by the server before {waiting}"
 
     # expat handlers: each raises _Refused to end the dialog.
 
@@ -482,12 +437,9 @@ class XmppStartTls:
             end = _tag_end(self._received, self._parser.CurrentByteIndex)
         trailing = len(self._received) - end - 1 if end >= 0 else 0
         if trailing:
-            raise _Refused(
-                f"{trailing} bytes after <proceed/>, before the TLS handshake "
-                f"({quote_bytes(bytes(self._received[end + 1 :]))}): plaintext that a client "
-                f"must not take as protected (response injection)"
-            )
-        self._state = _State.READY
+            shown = quote_bytes(bytes(self._received[end + 1 :]))
+            raise _Refused(bytes_after_go_ahead(trailing, "<proceed/>", shown))
+        self._ready()
 
     def _closed_reason(self) -> str:
         if self._state is _State.WAIT_PROCEED:
@@ -495,8 +447,7 @@ class XmppStartTls:
         return "the server closed the stream before STARTTLS could start"
 
     def _fail(self, reason: str) -> None:
-        self._state = _State.FAILED
-        self._failure = reason
+        super()._fail(reason)
         self._outgoing = b""
 
 
