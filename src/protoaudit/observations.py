@@ -58,6 +58,61 @@ class StartTlsDialog(Observation):
     plaintext_auth_offered: tuple[str, ...]  # mechanisms a client could use in clear
     upgraded: bool  # the server agreed and TLS could start
     failure: str | None
+    # What the server listed when asked again over TLS (EHLO, CAPABILITY, CAPA, FEAT,
+    # CAPABILITIES), as it listed them; None: not asked (no such command) or no answer.
+    capabilities_after: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTlsInjection(Observation):
+    """A command sent in the same write as STARTTLS (the CVE-2011-0411 class), and its fate.
+
+    `vulnerable` is True when the server answered the injected command over TLS,
+    that is it ran plaintext it had buffered before the upgrade; False when it
+    did not (it discarded it, refused STARTTLS, or hung up); None when the probe
+    could not tell (a timeout, a handshake that failed for another reason).
+    """
+
+    kind: ClassVar[str] = "starttls_injection"
+    protocol: str
+    injected: str  # the command pipelined after STARTTLS, e.g. "NOOP" or "a3 NOOP"
+    vulnerable: bool | None
+    detail: str  # what happened, in words, quoting the server
+    # What the server sent in clear after its go-ahead and before any TLS, most often its
+    # answer to the injected command: not an injection, but a sign of the same sloppiness
+    # (or of a server that read the command as a broken handshake). None: nothing.
+    plaintext_answer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FtpFacts(Observation):
+    """What an FTP server allows around its TLS: logins in clear, anonymous, the data channel.
+
+    None in a fact means it was not, or could not be, tested; `notes` says why.
+    """
+
+    kind: ClassVar[str] = "ftp_facts"
+    implicit_tls: bool  # FTPS: TLS from the first byte, so there is no "before AUTH TLS"
+    # A (non-anonymous) USER answered 331 or 230 before AUTH TLS: a password would follow
+    # in clear. No password is ever sent.
+    plaintext_login: bool | None
+    plaintext_login_reply: str  # the reply to that USER; "" when not asked
+    anonymous_login: bool | None  # USER anonymous / PASS over TLS ended in 230
+    anonymous_login_reply: str
+    prot_c_reply: str  # the reply to PROT C over TLS; "" when not asked
+    # A transfer on a clear data channel (PROT C) was accepted (1xx to NLST); False: refused
+    # at PROT C or at the transfer; None: not tried (a transfer needs a login).
+    clear_data: bool | None
+    # A listing was read over a TLS data connection (PROT P, passive mode, the control
+    # connection's own address); None: not tried.
+    data_channel_tls: bool | None
+    data_tls_version: int | None
+    data_cipher_suite: int | None  # None also when the registry does not know it (see notes)
+    data_session_reused: bool | None  # the control connection's TLS session was resumed
+    listing: tuple[str, ...]  # the names NLST returned over TLS (at most 20), as sent
+    # The host a 227 reply named when it was not the control address; never connected to.
+    passive_host_named: str | None
+    notes: tuple[str, ...]  # steps skipped or failed, in words
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from protoaudit.observations import (
 )
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.starttls import run_starttls_probes
 from protoaudit.probes.tls import run_tls_probes
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import DialogOutcome
@@ -110,7 +111,10 @@ async def _probe_address(
     )
     try:
         async with asyncio.timeout(options.target_deadline):
-            await run_tls_probes(context, observations)
+            await asyncio.gather(
+                run_tls_probes(context, observations),
+                run_starttls_probes(context, service, observations),
+            )
     except TimeoutError:
         observations.append(
             ProbeFailure(

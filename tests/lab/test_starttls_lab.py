@@ -1,8 +1,10 @@
 """The whole TLS audit through each STARTTLS dialog, against the mail and service sub-labs.
 
-Each sub-lab (lab/mail, lab/services) states its ground truth; every target is
-audited once per session with SNI "localhost" (the lab certificates' name) and
-the lab CA, and each test compares one fact with the truth.
+Each sub-lab (lab/mail, lab/services, lab/injection) states its ground truth;
+every target is audited once per session with SNI "localhost" (the lab
+certificates' name) and the lab CA, and each test compares one fact with the
+truth. lab/injection's responder is vulnerable to STARTTLS command injection
+on purpose (no packaged server still is); every other target is not.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ import protoaudit
 from protoaudit.observations import (
     CertificateChain,
     CipherSuiteSupport,
+    FtpFacts,
     ServiceDetected,
     StartTlsDialog,
+    StartTlsInjection,
     TlsVersionSupport,
 )
+from protoaudit.probes.starttls import INJECTION_PROTOCOLS
+from protoaudit.proto.starttls.after_tls import CAPABILITY_PROTOCOLS
 from protoaudit.proto.tls.constants import version_name
 from protoaudit.registry import tls as registry
 from protoaudit.results import TargetResult
@@ -34,7 +40,7 @@ from protoaudit.targets import parse_target
 pytestmark = pytest.mark.lab
 
 LAB = Path(__file__).resolve().parents[2] / "lab"
-SUBLABS = ("mail", "services")
+SUBLABS = ("mail", "services", "injection")
 RUN_DIR = Path(os.environ.get("PROTOAUDIT_LAB_DIR", "/tmp/protoaudit-lab"))
 
 
@@ -182,3 +188,101 @@ def test_bare_port_is_recognised_by_its_greeting(
     assert detected.service == truth["protocol"]
     seen = {version_name(o.version) for o in _of(result, TlsVersionSupport) if o.supported}
     assert seen == set(truth["versions"])
+
+
+# ---------------------------------------------------------------- after TLS, injection, FTP
+
+STARTTLS_NAMES = [name for name in NAMES if TRUTH[name]["tls_start"] == "starttls"]
+INJECTABLE = [name for name in STARTTLS_NAMES if TRUTH[name]["protocol"] in INJECTION_PROTOCOLS]
+FTP_NAMES = [name for name in NAMES if TRUTH[name]["protocol"] in ("ftp", "ftps")]
+
+
+def test_the_lab_has_an_injectable_target_with_the_flaw_and_several_without() -> None:
+    flawed = [name for name in INJECTABLE if TRUTH[name].get("command_injection")]
+    assert flawed, "lab/injection's responder is missing from the truth"
+    assert len(INJECTABLE) - len(flawed) >= 5
+
+
+@pytest.mark.parametrize("name", STARTTLS_NAMES)
+def test_capabilities_after_tls_are_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    truth = TRUTH[name]
+    (dialog,) = _of(results[name], StartTlsDialog)
+    if truth["protocol"] not in CAPABILITY_PROTOCOLS:
+        # LDAP, XMPP, PostgreSQL …: no capability command is asked after TLS
+        assert dialog.capabilities_after is None
+    elif truth.get("capabilities_after") is not None:
+        assert dialog.capabilities_after is not None
+        assert set(dialog.capabilities_after) == set(truth["capabilities_after"])
+        assert len(dialog.capabilities_after) == len(truth["capabilities_after"])
+    else:
+        # The services truth has no FEAT list; vsftpd's FEAT over TLS still names PROT.
+        assert truth["protocol"] == "ftp"
+        assert dialog.capabilities_after is not None
+        assert {"AUTH TLS", "PBSZ", "PROT"} <= set(dialog.capabilities_after)
+
+
+@pytest.mark.parametrize("name", INJECTABLE)
+def test_command_injection_is_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    vulnerable = bool(TRUTH[name].get("command_injection"))
+    (probe,) = _of(results[name], StartTlsInjection)
+    assert probe.injected, probe
+    assert probe.vulnerable is vulnerable, probe.detail
+    ids = {finding.id for finding in results[name].findings}
+    assert ("starttls.command_injection" in ids) is vulnerable
+
+
+@pytest.mark.parametrize("name", sorted(set(NAMES) - set(INJECTABLE)))
+def test_no_injection_probe_where_there_is_no_starttls_command(
+    results: dict[str, TargetResult], name: str
+) -> None:
+    assert _of(results[name], StartTlsInjection) == []
+
+
+@pytest.mark.parametrize("name", FTP_NAMES)
+def test_ftp_facts_are_the_truth(results: dict[str, TargetResult], name: str) -> None:
+    truth = TRUTH[name]
+    facts_truth = truth["facts"]
+    (facts,) = _of(results[name], FtpFacts)
+    implicit = truth["tls_start"] == "implicit"
+    assert facts.implicit_tls is implicit
+    # (a) a login in clear: only asked where there is a "before AUTH TLS"
+    if implicit:
+        assert facts.plaintext_login is None
+    else:
+        assert facts.plaintext_login is facts_truth["plaintext_login_before_tls"], facts
+    # (b) anonymous login, asked over TLS
+    anonymous = facts_truth["anonymous_login_over_tls"]
+    assert facts.anonymous_login is anonymous, facts.anonymous_login_reply
+    assert facts.prot_c_reply.startswith(("200", "5"))
+    if anonymous:
+        # (c) a transfer after PROT C shows whether PROT P is required
+        assert facts.clear_data is (not facts_truth["prot_p_required"])
+        # (d) a listing over a TLS data connection, from the control connection's address
+        assert facts.data_channel_tls is True, facts.notes
+        assert facts.data_tls_version is not None
+        assert facts.data_cipher_suite is not None
+        assert version_name(facts.data_tls_version) in truth["versions"]
+        assert facts_truth["anonymous_file"] in facts.listing
+        assert facts.data_session_reused is not None
+        if facts_truth["data_channel_session_reuse_required"]:
+            assert facts.data_session_reused
+        assert facts.passive_host_named is None
+    else:
+        # Without a login no transfer can be tried: vsftpd answers PROT C with 200 and
+        # refuses only at the transfer, so the probe must not call that clear data.
+        assert facts.clear_data is None
+        assert facts.data_channel_tls is None
+        assert facts.notes
+
+
+@pytest.mark.parametrize("name", FTP_NAMES)
+def test_ftp_findings_follow_the_flaws(results: dict[str, TargetResult], name: str) -> None:
+    facts_truth = TRUTH[name]["facts"]
+    ids = {finding.id for finding in results[name].findings}
+    implicit = TRUTH[name]["tls_start"] == "implicit"
+    plaintext = facts_truth["plaintext_login_before_tls"] and not implicit
+    anonymous = facts_truth["anonymous_login_over_tls"]
+    assert ("starttls.ftp_plaintext_login" in ids) is plaintext
+    assert ("starttls.ftp_anonymous" in ids) is anonymous
+    clear = anonymous and not facts_truth["prot_p_required"]
+    assert ("starttls.ftp_clear_data" in ids) is clear

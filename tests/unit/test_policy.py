@@ -18,10 +18,12 @@ from protoaudit.observations import (
     CipherSuiteSupport,
     ConnectionFailure,
     EphemeralKeyExchange,
+    FtpFacts,
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
     StartTlsDialog,
+    StartTlsInjection,
     TlsVersionSupport,
 )
 from protoaudit.policy import RULES, Finding, Severity, evaluate, grade
@@ -74,8 +76,49 @@ def dialog(**changes: object) -> StartTlsDialog:
     return StartTlsDialog(**fields)  # type: ignore[arg-type]
 
 
+def injection(**changes: object) -> StartTlsInjection:
+    """Postfix's answer to STARTTLS with a NOOP pipelined after it, changed where a test says."""
+    fields: dict[str, object] = {
+        "protocol": "smtp",
+        "injected": "NOOP",
+        "vulnerable": False,
+        "detail": "nothing arrived over TLS within 0.25s: the pipelined NOOP was not run",
+        "plaintext_answer": None,
+    }
+    fields.update(changes)
+    return StartTlsInjection(**fields)  # type: ignore[arg-type]
+
+
+def ftp_facts(**changes: object) -> FtpFacts:
+    """A strict explicit-FTPS server (vsftpd with TLS forced), changed where a test says."""
+    fields: dict[str, object] = {
+        "implicit_tls": False,
+        "plaintext_login": False,
+        "plaintext_login_reply": "530 Non-anonymous sessions must use encryption.",
+        "anonymous_login": False,
+        "anonymous_login_reply": "530 Anonymous sessions may not use encryption.",
+        "prot_c_reply": "200 PROT now Clear.",
+        "clear_data": None,
+        "data_channel_tls": None,
+        "data_tls_version": None,
+        "data_cipher_suite": None,
+        "data_session_reused": None,
+        "listing": (),
+        "passive_host_named": None,
+        "notes": ("PROT C was accepted as a command, but a transfer needs a login",),
+    }
+    fields.update(changes)
+    return FtpFacts(**fields)  # type: ignore[arg-type]
+
+
 def test_a_clean_starttls_dialog_has_no_findings() -> None:
     assert evaluate([*good_server(), dialog()]) == ()
+
+
+def test_a_clean_injection_probe_and_strict_ftp_have_no_findings() -> None:
+    # PROT C answered 200 without a transfer tried is no evidence of clear data.
+    clean = [*good_server(), dialog(protocol="ftp"), injection(protocol="ftp"), ftp_facts()]
+    assert evaluate(clean) == ()
 
 
 def good_server() -> list[Observation]:
@@ -216,6 +259,23 @@ CASES: dict[str, Callable[[], list[Observation]]] = {
         dialog(upgraded=False, failure="STARTTLS refused: 454 TLS not available"),
     ],
     "starttls.plaintext_auth": lambda: [*good_server(), dialog(plaintext_auth_offered=("PLAIN",))],
+    "starttls.command_injection": lambda: [
+        *good_server(),
+        dialog(),
+        injection(vulnerable=True, detail="NOOP was answered over TLS: 250 2.0.0 Ok"),
+    ],
+    "starttls.ftp_plaintext_login": lambda: [
+        *good_server(),
+        ftp_facts(plaintext_login=True, plaintext_login_reply="331 Please specify the password."),
+    ],
+    "starttls.ftp_clear_data": lambda: [
+        *good_server(),
+        ftp_facts(anonymous_login=None, clear_data=True),
+    ],
+    "starttls.ftp_anonymous": lambda: [
+        *good_server(),
+        ftp_facts(anonymous_login=True, anonymous_login_reply="230 Login successful."),
+    ],
     "tls.connection.failed": lambda: [
         ConnectionFailure("connect", "refused", "connection refused by 192.0.2.1:443")
     ],
@@ -320,6 +380,48 @@ def test_every_rule_is_a_plain_function_of_observations() -> None:
 
 
 # --- rule details -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vulnerable", [False, None])
+def test_injection_is_a_finding_only_when_answered_over_tls(vulnerable: bool | None) -> None:
+    # Given a server that answered the pipelined command in clear, or could not be judged
+    seen = injection(vulnerable=vulnerable, plaintext_answer="250 2.0.0 Ok")
+    assert "starttls.command_injection" not in ids(evaluate([*good_server(), seen]))
+
+
+def test_injection_evidence_names_the_protocol_and_a_plaintext_answer_too() -> None:
+    seen = injection(
+        protocol="pop3", vulnerable=True, detail="CAPA was answered", plaintext_answer="+OK"
+    )
+    (finding,) = [f for f in evaluate([seen]) if f.id == "starttls.command_injection"]
+    assert finding.severity is Severity.HIGH
+    assert finding.evidence[0].startswith("pop3: CAPA was answered")
+    assert "+OK" in finding.evidence[0]
+    assert "CVE-2011-0411" in finding.references
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"plaintext_login": None, "clear_data": False}, set()),
+        ({"anonymous_login": None, "data_channel_tls": False}, set()),
+        (
+            {"plaintext_login": True, "anonymous_login": True, "clear_data": True},
+            {"starttls.ftp_plaintext_login", "starttls.ftp_anonymous", "starttls.ftp_clear_data"},
+        ),
+    ],
+)
+def test_ftp_findings_need_the_fact_proven(changes: dict[str, object], expected: set[str]) -> None:
+    found = {f.id for f in evaluate([ftp_facts(**changes)]) if f.id.startswith("starttls.")}
+    assert found == expected
+
+
+def test_ftp_severities() -> None:
+    seen = ftp_facts(plaintext_login=True, anonymous_login=True, clear_data=True)
+    severity = {f.id: f.severity for f in evaluate([seen])}
+    assert severity["starttls.ftp_plaintext_login"] is Severity.HIGH
+    assert severity["starttls.ftp_clear_data"] is Severity.MEDIUM
+    assert severity["starttls.ftp_anonymous"] is Severity.INFO
 
 
 def test_versions_not_tested_are_not_reported_missing() -> None:

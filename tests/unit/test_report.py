@@ -20,9 +20,12 @@ from protoaudit.observations import (
     CipherSuiteSupport,
     ConnectionFailure,
     EphemeralKeyExchange,
+    FtpFacts,
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
+    StartTlsDialog,
+    StartTlsInjection,
     TlsVersionSupport,
 )
 from protoaudit.policy import evaluate, grade
@@ -397,3 +400,114 @@ def test_long_evidence_is_shortened_unless_verbose() -> None:
 
     assert "more (--verbose shows all)" in quiet
     assert "more (--verbose shows all)" not in verbose
+
+
+# --- STARTTLS: capabilities after TLS, command injection, FTP ---------------------------
+
+HOSTILE_REPLY = "250 [bold]ok[/bold]\x1b[2J\u202e"
+
+
+def ftp_result(**changes: object) -> TargetResult:
+    """An ftp:// target with the flaws an FTP audit reports, some text from the wire hostile."""
+    facts: dict[str, object] = {
+        "implicit_tls": False,
+        "plaintext_login": True,
+        "plaintext_login_reply": "331 Please specify the password.",
+        "anonymous_login": True,
+        "anonymous_login_reply": "230 Login successful.",
+        "prot_c_reply": "200 PROT now Clear.",
+        "clear_data": True,
+        "data_channel_tls": True,
+        "data_tls_version": TLS13,
+        "data_cipher_suite": suite("TLS_AES_256_GCM_SHA384"),
+        "data_session_reused": True,
+        "listing": ("hello.txt", "\x1b]0;pwned\x07.txt"),
+        "passive_host_named": "10.0.0.9",
+        "notes": ("NLST after PROT C was answered in clear",),
+    }
+    facts.update(changes)
+    seen = (
+        *observations(),
+        StartTlsDialog(
+            protocol="ftp",
+            banner="220 (vsFTPd 3.0.3)",
+            capabilities_before=("AUTH TLS", "PBSZ", "PROT"),
+            starttls_offered=True,
+            plaintext_auth_offered=(),
+            upgraded=True,
+            failure=None,
+            capabilities_after=("PBSZ", "PROT", "UTF8"),
+        ),
+        StartTlsInjection(
+            protocol="ftp",
+            injected="NOOP",
+            vulnerable=True,
+            detail=f"NOOP was answered over TLS: {HOSTILE_REPLY}",
+            plaintext_answer="500 OOPS",
+        ),
+        FtpFacts(**facts),  # type: ignore[arg-type]
+    )
+    target = Target("ftp.example.com", 21, "ftp", None, "ftp://ftp.example.com")
+    return result(observations=seen, findings=evaluate(seen), target=target)
+
+
+def test_starttls_observations_validate_and_carry_their_names() -> None:
+    doc = document(ftp_result())
+    validate(doc)
+    by_kind = {o["kind"]: o for o in doc["targets"][0]["observations"]}
+    assert by_kind["starttls_dialog"]["capabilities_after"] == ["PBSZ", "PROT", "UTF8"]
+    assert by_kind["starttls_injection"]["vulnerable"] is True
+    facts = by_kind["ftp_facts"]
+    assert facts["data_tls_version"] == {"code": "0x0304", "name": "TLS 1.3"}
+    assert facts["data_cipher_suite"]["name"] == "TLS_AES_256_GCM_SHA384"
+    findings = {f["id"] for f in doc["targets"][0]["findings"]}
+    assert {"starttls.command_injection", "starttls.ftp_clear_data"} <= findings
+
+
+def test_ftp_facts_not_tested_validate_with_nulls() -> None:
+    untested = ftp_result(
+        plaintext_login=None,
+        anonymous_login=None,
+        clear_data=None,
+        data_channel_tls=None,
+        data_tls_version=None,
+        data_cipher_suite=None,
+        data_session_reused=None,
+        listing=(),
+        passive_host_named=None,
+    )
+    validate(document(untested))
+
+
+def test_schema_rejects_an_injection_without_its_verdict() -> None:
+    doc = document(ftp_result())
+    for item in doc["targets"][0]["observations"]:
+        if item["kind"] == "starttls_injection":
+            del item["vulnerable"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc)
+
+
+def test_terminal_shows_capabilities_after_injection_and_ftp_facts() -> None:
+    text = rendered(ftp_result(), verbose=True)
+    assert "capabilities after TLS" in text
+    assert "PBSZ, PROT, UTF8" in text
+    assert "VULNERABLE: answered over TLS" in text
+    assert "sent in clear after the go-ahead" in text
+    assert "login before AUTH TLS" in text
+    assert "TLS: TLS 1.3, TLS_AES_256_GCM_SHA384" in text
+    assert "session resumed" in text
+    assert "10.0.0.9 (not contacted" in text
+
+
+def test_terminal_says_what_was_not_tested() -> None:
+    text = rendered(ftp_result(anonymous_login=False, clear_data=None, data_channel_tls=None))
+    assert "not tested (needs a login)" in text
+
+
+def test_starttls_text_from_the_wire_prints_literally() -> None:
+    text = rendered(ftp_result(), verbose=True)
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+    assert "[bold]ok[/bold]\\x1b[2J" in text
+    assert "\\x1b]0;pwned\\x07.txt" in text

@@ -84,6 +84,8 @@ _CODE_FIELDS: dict[tuple[str, str], Callable[[int], JsonObject]] = {
     ("ephemeral_key_exchange", "signature_scheme"): scheme_json,
     ("certificate_chain", "version"): version_json,
     ("certificate_chain", "cipher_suite"): suite_json,
+    ("ftp_facts", "data_tls_version"): version_json,
+    ("ftp_facts", "data_cipher_suite"): suite_json,
 }
 
 

@@ -29,11 +29,13 @@ from protoaudit.observations import (
     CipherSuiteSupport,
     ConnectionFailure,
     EphemeralKeyExchange,
+    FtpFacts,
     KeyExchangeGroups,
     Observation,
     ProbeFailure,
     ServiceDetected,
     StartTlsDialog,
+    StartTlsInjection,
     TlsVersionSupport,
 )
 from protoaudit.policy.facts import of_kind
@@ -327,12 +329,88 @@ def _dialog(dialog: StartTlsDialog, verbose: bool) -> Table:
     if dialog.capabilities_before:
         shown = dialog.capabilities_before if verbose else dialog.capabilities_before[:20]
         table.add_row(_words("capabilities"), wire(", ".join(shown), 2000))
+    if dialog.capabilities_after is not None:
+        after = dialog.capabilities_after if verbose else dialog.capabilities_after[:20]
+        table.add_row(
+            _words("capabilities after TLS"), wire(", ".join(after) or "none listed", 2000)
+        )
     if dialog.plaintext_auth_offered:
         table.add_row(
             _words("login in clear", "bold red"), wire(", ".join(dialog.plaintext_auth_offered))
         )
     if dialog.failure:
         table.add_row(_words("failure"), wire(dialog.failure, 300))
+    return table
+
+
+def _injection(probe: StartTlsInjection) -> Table:
+    """What became of a command sent in the same write as STARTTLS."""
+    table = _table(f"{probe.protocol.upper()} STARTTLS command injection", "Field", "Value")
+    if probe.vulnerable is None:
+        verdict = _words("could not tell", "yellow")
+    elif probe.vulnerable:
+        verdict = _words("VULNERABLE: answered over TLS", "bold red")
+    else:
+        verdict = _words("not vulnerable", "green")
+    table.add_row(_words("pipelined after STARTTLS"), wire(probe.injected or "(not sent)"))
+    table.add_row(_words("verdict"), verdict)
+    table.add_row(_words("what happened"), wire(probe.detail, 500))
+    if probe.plaintext_answer:
+        table.add_row(
+            _words("sent in clear after the go-ahead", "yellow"),
+            wire(probe.plaintext_answer, 300),
+        )
+    return table
+
+
+def _said(value: bool | None, yes: str, no: str, unknown: str = "not tested") -> Text:
+    if value is None:
+        return _words(unknown)
+    return _words(yes, "red") if value else _words(no, "green")
+
+
+def _ftp_facts(facts: FtpFacts, verbose: bool) -> Table:
+    """An FTP server's logins and data channel, as the FTP probe found them."""
+    table = _table("FTP logins and data channel", "Field", "Value")
+    if not facts.implicit_tls:
+        login = _said(facts.plaintext_login, "accepted", "refused")
+        if facts.plaintext_login_reply:
+            login.append_text(_words(": "))
+            login.append_text(wire(facts.plaintext_login_reply))
+        table.add_row(_words("login before AUTH TLS"), login)
+    anonymous = _said(facts.anonymous_login, "allowed", "refused")
+    if facts.anonymous_login_reply:
+        anonymous.append_text(_words(": "))
+        anonymous.append_text(wire(facts.anonymous_login_reply))
+    table.add_row(_words("anonymous login (over TLS)"), anonymous)
+    if facts.prot_c_reply:
+        table.add_row(_words("reply to PROT C"), wire(facts.prot_c_reply))
+    table.add_row(
+        _words("data in clear (PROT C)"),
+        _said(facts.clear_data, "transfer accepted", "refused", "not tested (needs a login)"),
+    )
+    if facts.data_channel_tls:
+        channel = f"TLS: {version_name(facts.data_tls_version or 0)}"
+        if facts.data_cipher_suite is not None:
+            channel += f", {suite_label(facts.data_cipher_suite)}"
+        if facts.data_session_reused is not None:
+            channel += ", session resumed" if facts.data_session_reused else ", new session"
+        table.add_row(_words("data channel (PROT P)"), _words(channel, "green"))
+        names = facts.listing if verbose else facts.listing[:5]
+        table.add_row(_words("listed over TLS"), wire(", ".join(names) or "nothing", 1000))
+    elif facts.data_channel_tls is None:
+        table.add_row(_words("data channel (PROT P)"), _words("not tested (needs a login)"))
+    else:
+        table.add_row(_words("data channel (PROT P)"), _words("no listing over TLS", "red"))
+    if facts.passive_host_named:
+        table.add_row(
+            _words("PASV named another host", "yellow"),
+            Text.assemble(
+                wire(facts.passive_host_named), _words(" (not contacted: the control address was)")
+            ),
+        )
+    for note in facts.notes if verbose else facts.notes[:3]:
+        table.add_row(_words("note"), wire(note, 500))
     return table
 
 
@@ -350,6 +428,10 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
         )
     for dialog in of_kind(observations, StartTlsDialog):
         console.print(_dialog(dialog, verbose))
+    for probe in of_kind(observations, StartTlsInjection):
+        console.print(_injection(probe))
+    for facts in of_kind(observations, FtpFacts):
+        console.print(_ftp_facts(facts, verbose))
     versions = _versions(observations, verbose)
     if versions is not None:
         console.print(versions)
