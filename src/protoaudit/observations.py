@@ -186,7 +186,7 @@ class CertificateChain(Observation):
     server_name: str | None  # SNI sent, None when none was sent
     requested_key_type: str | None  # "RSA", "ECDSA", or None for the server's default
     version: int
-    cipher_suite: int
+    cipher_suite: int | None  # None when OpenSSL named a suite the registry does not know
     certificates: tuple[CertificateInfo, ...]  # as the server sent them, leaf first
     trust_store: str
     trusted: bool

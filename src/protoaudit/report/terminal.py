@@ -247,7 +247,8 @@ def _chain(chain: CertificateChain, verbose: bool) -> Table:
     context = [f"SNI {chain.server_name}" if chain.server_name else "no SNI"]
     if chain.requested_key_type:
         context.append(f"{chain.requested_key_type} requested")
-    context.append(f"{version_name(chain.version)}, {suite_label(chain.cipher_suite)}")
+    suite = "unknown suite" if chain.cipher_suite is None else suite_label(chain.cipher_suite)
+    context.append(f"{version_name(chain.version)}, {suite}")
     table = Table(
         title=wire(f"Certificate chain ({'; '.join(context)})", 300, "bold"),
         title_justify="left",

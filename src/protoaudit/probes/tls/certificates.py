@@ -444,8 +444,8 @@ def _observe(
             server_name=fetch.server_name,
             requested_key_type=fetch.requested_key_type,
             version=fetch.version,
-            # -1 is no code point: the registry did not know OpenSSL's name (reported below).
-            cipher_suite=fetch.cipher_suite if fetch.cipher_suite is not None else -1,
+            # None: the registry did not know OpenSSL's name for it (reported below).
+            cipher_suite=fetch.cipher_suite,
             certificates=tuple(describe(certificate) for certificate in certificates),
             trust_store=roots.description,
             trusted=result.trusted,
