@@ -40,7 +40,7 @@ from protoaudit.targets import parse_target
 pytestmark = pytest.mark.lab
 
 LAB = Path(__file__).resolve().parents[2] / "lab"
-SUBLABS = ("mail", "services", "injection")
+SUBLABS = ("mail", "services", "injection", "more")
 RUN_DIR = Path(os.environ.get("PROTOAUDIT_LAB_DIR", "/tmp/protoaudit-lab"))
 
 
