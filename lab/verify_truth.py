@@ -119,13 +119,13 @@ class Report:
                 self.failed.append(f"{target}: {what} {detail}".rstrip())
 
 
-def s_client(port: int, *args: str) -> dict[str, Any]:
-    """One handshake; what s_client reports about it."""
+def s_client(port: int, *args: str, host: str = "127.0.0.1") -> dict[str, Any]:
+    """One handshake; what s_client reports about it (the sub-labs' verifiers use it too)."""
     cmd = [
         "openssl",
         "s_client",
         "-connect",
-        f"127.0.0.1:{port}",
+        f"{host}:{port}",
         "-servername",
         "localhost",
         "-showcerts",
@@ -156,6 +156,7 @@ def s_client(port: int, *args: str) -> dict[str, Any]:
         "temp_key": temp[1].strip() if temp else None,
         "verify": int(code[1]) if code else None,
         "certs": [x509.load_pem_x509_certificate(p.encode()) for p in pems],
+        "tail": out.strip().splitlines()[-1:] if out.strip() else [],
     }
 
 

@@ -52,35 +52,8 @@ def starttls_args(t: dict[str, Any]) -> list[str]:
 
 
 def s_client(t: dict[str, Any], *args: str) -> dict[str, Any]:
-    """One handshake through the target's dialog; what s_client reports."""
-    cmd = ["openssl", "s_client", "-connect", f"{t['host']}:{t['port']}"]
-    cmd += ["-servername", "localhost", "-showcerts", *starttls_args(t), *args]
-    try:
-        p = subprocess.run(
-            cmd,
-            env=gt.ENV,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
-        out = p.stdout + p.stderr
-    except subprocess.TimeoutExpired:
-        out = ""
-    m = re.search(r"^New, (\S+), Cipher is (\S+)", out, re.M)
-    ok = bool(m) and m[2] != "(NONE)"
-    temp = re.search(r"Server Temp Key: (.+)", out)
-    code = re.search(r"Verify return code: (\d+)", out)
-    pems = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", out, re.S)
-    return {
-        "ok": ok,
-        "cipher": m[2] if ok and m else None,
-        "temp_key": temp[1].strip() if temp else None,
-        "verify": int(code[1]) if code else None,
-        "certs": [x509.load_pem_x509_certificate(p.encode()) for p in pems],
-        "tail": out.strip().splitlines()[-1:] if out.strip() else [],
-    }
+    """One handshake through the target's dialog (the TLS lab's s_client, with -starttls)."""
+    return vt.s_client(t["port"], *starttls_args(t), *args, host=t["host"])
 
 
 def gnutls_cli(t: dict[str, Any], priority: str) -> str | None:
