@@ -199,3 +199,88 @@ class CertificateChain(Observation):
     self_signed: bool
     chain_incomplete: bool
     ocsp_stapled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SshIdentification(Observation):
+    """The server's identification string (RFC 4253 section 4.2) and what came before it."""
+
+    kind: ClassVar[str] = "ssh_identification"
+    protocol_version: str  # "2.0", "1.99" (SSH-1 and -2), "1.5" (SSH-1 only) …
+    software: str  # e.g. "OpenSSH_9.2p1"
+    comments: str | None  # e.g. "Debian-2+deb12u3"
+    line: str  # the whole line as sent, without CR LF; reports sanitise
+    pre_banner: tuple[str, ...]  # lines the server sent before it (at most a few, truncated)
+
+
+@dataclass(frozen=True, slots=True)
+class SshAlgorithms(Observation):
+    """The server's SSH_MSG_KEXINIT name-lists, in the server's order of preference."""
+
+    kind: ClassVar[str] = "ssh_algorithms"
+    kex: tuple[str, ...]  # markers such as kex-strict-s-v00@openssh.com and ext-info-s stay in
+    host_key: tuple[str, ...]
+    encryption_client_to_server: tuple[str, ...]
+    encryption_server_to_client: tuple[str, ...]
+    mac_client_to_server: tuple[str, ...]
+    mac_server_to_client: tuple[str, ...]
+    compression_client_to_server: tuple[str, ...]
+    compression_server_to_client: tuple[str, ...]
+    first_kex_packet_follows: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SshHostCertificate:
+    """An OpenSSH host certificate (PROTOCOL.certkeys) the server presented."""
+
+    key_id: str
+    serial: int
+    principals: tuple[str, ...]
+    valid_after: datetime | None  # None: from the beginning of time
+    valid_before: datetime | None  # None: forever
+    ca_key_type: str
+    ca_key_bits: int
+    ca_fingerprint_sha256: str
+    signature_algorithm: str
+
+
+@dataclass(frozen=True, slots=True)
+class SshHostKey(Observation):
+    """One host key, from a key exchange completed for one host-key algorithm."""
+
+    kind: ClassVar[str] = "ssh_host_key"
+    algorithm: str  # the host-key algorithm negotiated: "rsa-sha2-512", "ssh-ed25519-cert-v01@…"
+    key_type: str  # the key's own type: "ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256" …
+    bits: int
+    fingerprint_sha256: str  # OpenSSH's format: "SHA256:" + unpadded base64
+    certificate: SshHostCertificate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SshGexModulus(Observation):
+    """The prime a diffie-hellman-group-exchange server chose for one requested size."""
+
+    kind: ClassVar[str] = "ssh_gex_modulus"
+    kex: str
+    requested_bits: tuple[int, int, int]  # min, n, max as sent
+    modulus_bits: int
+
+
+@dataclass(frozen=True, slots=True)
+class SshAuthMethods(Observation):
+    """The methods the server lists after a `none` USERAUTH_REQUEST for an unknown user."""
+
+    kind: ClassVar[str] = "ssh_auth_methods"
+    username: str
+    methods: tuple[str, ...]  # as listed in USERAUTH_FAILURE; () if `none` itself succeeded
+    none_accepted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlaintextLoginService(Observation):
+    """A telnet, rlogin, rsh or rexec service, confirmed by what it sent, not by its port."""
+
+    kind: ClassVar[str] = "plaintext_login_service"
+    protocol: str  # "telnet", "rlogin", "rsh", "rexec"
+    confirmed_by: str  # in words: "telnet option negotiation (IAC DO TERMINAL-TYPE …)"
+    banner: str  # what the server sent first, as sent; reports sanitise
