@@ -410,6 +410,16 @@ def postfix_target(
     chain = next(
         f for f in re.split(r"[\s,]+", p["smtpd_tls_chain_files"]) if f.endswith(".chain.pem")
     )
+    if gt.label_of(chain) not in pki.LEAVES:
+        # The lab makes no such file: smtpd says 220 to STARTTLS, logs "error
+        # opening chain file" and fails every handshake (no certificate).
+        return {
+            **target,
+            **no_tls(),
+            "upgrade_fails": True,
+            "capabilities_after": None,
+            "notes": ["the certificate file is missing: STARTTLS is agreed, TLS fails"],
+        }
     dh = p["smtpd_tls_dh1024_param_file"]
     assert p["smtpd_tls_eecdh_grade"] == "auto", "only the auto curve list is modelled"
     t = tls_facts(

@@ -224,6 +224,11 @@ def greet(t: dict[str, Any]) -> str:
             return "greeting, no TLS"
         if c.proto == "smtp":
             c.smtp("EHLO client.lab.invalid")
+        if t.get("upgrade_fails"):
+            code, lines = c.smtp("STARTTLS")
+            if code != "220":
+                raise ProbeError(f"STARTTLS refused: {lines}")
+            return "greeting, STARTTLS agreed (TLS fails, as meant)"
         c.starttls(unverified())
         return "greeting, STARTTLS"
 

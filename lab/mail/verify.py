@@ -128,6 +128,17 @@ class Check:
                 except mp.ProbeError as e:
                     self.chk("STARTTLS refused", True, str(e))
             return
+        if t.get("upgrade_fails"):
+            with mp.Conn(t, None) as c:
+                c.smtp("EHLO client.lab.invalid")
+                code, lines = c.smtp("STARTTLS")
+                self.chk("STARTTLS agreed", code == "220", f"{code} {lines}")
+                try:
+                    c._wrap(mp.lab_ca())
+                    self.chk("handshake after STARTTLS fails", False, "it worked")
+                except (OSError, mp.ProbeError) as e:
+                    self.chk("handshake after STARTTLS fails", True, str(e))
+            return
         # Validates the chain against the lab root and the name localhost.
         with mp.Conn(t, mp.lab_ca()) as c:
             if t["tls_start"] == "starttls":

@@ -149,7 +149,7 @@ def test_starttls_findings_follow_the_flaws(results: dict[str, TargetResult], na
     ids = {finding.id for finding in results[name].findings}
     assert ("starttls.not_offered" in ids) == (truth["tls_start"] == "none")
     assert ("starttls.plaintext_auth" in ids) == bool(truth.get("plaintext_auth_before_tls"))
-    assert "starttls.failed" not in ids
+    assert ("starttls.failed" in ids) == bool(truth.get("upgrade_fails"))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -157,7 +157,7 @@ def test_certificate_is_trusted_through_the_dialog(
     results: dict[str, TargetResult], name: str
 ) -> None:
     chains = _of(results[name], CertificateChain)
-    if TRUTH[name]["tls_start"] == "none":
+    if TRUTH[name]["tls_start"] == "none" or TRUTH[name].get("upgrade_fails"):
         assert chains == []
         return
     assert chains, "no certificate chain observed"
@@ -167,6 +167,10 @@ def test_certificate_is_trusted_through_the_dialog(
 @pytest.mark.parametrize("name", NAMES)
 def test_nothing_failed_but_what_must(results: dict[str, TargetResult], name: str) -> None:
     failures = [o for o in results[name].observations if o.kind == "probe_failure"]
+    if TRUTH[name].get("upgrade_fails"):
+        # Asking for the capabilities over TLS needs a handshake, which is the flaw.
+        assert {failure.probe for failure in failures} <= {"starttls_capabilities"}
+        return
     assert failures == []
 
 
@@ -207,8 +211,9 @@ def test_the_lab_has_an_injectable_target_with_the_flaw_and_several_without() ->
 def test_capabilities_after_tls_are_the_truth(results: dict[str, TargetResult], name: str) -> None:
     truth = TRUTH[name]
     (dialog,) = _of(results[name], StartTlsDialog)
-    if truth["protocol"] not in CAPABILITY_PROTOCOLS:
-        # LDAP, XMPP, PostgreSQL …: no capability command is asked after TLS
+    if truth["protocol"] not in CAPABILITY_PROTOCOLS or truth.get("upgrade_fails"):
+        # LDAP, XMPP, PostgreSQL …: no capability command is asked after TLS;
+        # or no TLS to ask it over
         assert dialog.capabilities_after is None
     elif truth.get("capabilities_after") is not None:
         assert dialog.capabilities_after is not None

@@ -733,3 +733,22 @@ def test_without_any_sni_chain_every_chain_is_judged() -> None:
     found = ids(evaluate(observations))
     assert "tls.cert.hostname_mismatch" in found
     assert "tls.cert.no_sni_default" not in found
+
+
+def test_starttls_agreed_then_no_handshake_is_a_failed_upgrade() -> None:
+    # Given a server that said 220 to STARTTLS but completed no TLS handshake
+    observations = [
+        dialog(),
+        ConnectionFailure("tls", "no-tls", "alert handshake_failure"),
+    ]
+    # Then the upgrade counts as failed, with what the handshakes got
+    (found,) = [f for f in evaluate(observations) if f.id == "starttls.failed"]
+    assert found.evidence == (
+        "smtp: the server agreed to STARTTLS, then no TLS handshake completed "
+        "(alert handshake_failure)",
+    )
+
+
+def test_a_refused_connection_is_no_failed_upgrade() -> None:
+    observations = [ConnectionFailure("connect", "refused", "connection refused")]
+    assert "starttls.failed" not in ids(evaluate(observations))

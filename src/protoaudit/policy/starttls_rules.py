@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from protoaudit.observations import FtpFacts, Observation, StartTlsDialog, StartTlsInjection
+from protoaudit.observations import (
+    ConnectionFailure,
+    FtpFacts,
+    Observation,
+    StartTlsDialog,
+    StartTlsInjection,
+)
 from protoaudit.policy.baseline import finding_for
 from protoaudit.policy.facts import of_kind
 from protoaudit.policy.findings import Finding, Rule
@@ -40,6 +46,18 @@ def rule_starttls_failed(observations: Sequence[Observation]) -> list[Finding]:
         f"{dialog.protocol}: STARTTLS offered but the upgrade failed: {dialog.failure}"
         for dialog in _dialogs(observations)
         if not dialog.upgraded and dialog.starttls_offered is not False
+    ]
+    # The server agreed, then no handshake completed (a missing certificate does that).
+    no_tls = [
+        failure.detail
+        for failure in of_kind(observations, ConnectionFailure)
+        if failure.stage == "tls" and failure.reason == "no-tls"
+    ]
+    evidence += [
+        f"{dialog.protocol}: the server agreed to STARTTLS, then no TLS handshake "
+        f"completed ({'; '.join(no_tls)})"
+        for dialog in _dialogs(observations)
+        if dialog.upgraded and no_tls
     ]
     return finding_for("starttls.failed", evidence)
 
