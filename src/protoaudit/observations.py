@@ -56,7 +56,8 @@ class StartTlsDialog(Observation):
     capabilities_before: tuple[str, ...]
     starttls_offered: bool | None  # None: the protocol cannot say before trying
     plaintext_auth_offered: tuple[str, ...]  # mechanisms a client could use in clear
-    upgraded: bool  # the server agreed to start TLS (whether a handshake then worked: the TLS facts)
+    # The server agreed to start TLS (whether a handshake then worked: the TLS facts).
+    upgraded: bool
     failure: str | None
     # What the server listed when asked again over TLS (EHLO, CAPABILITY, CAPA, FEAT,
     # CAPABILITIES), as it listed them; None: not asked (no such command) or no answer.

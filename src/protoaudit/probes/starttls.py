@@ -11,16 +11,16 @@ over TLS with a sans-I/O query (proto/starttls/after_tls.py, injection.py).
 - Capabilities after TLS (SMTP/LMTP EHLO, IMAP CAPABILITY, POP3 CAPA, FTP
   FEAT, NNTP CAPABILITIES): recorded into the target's StartTlsDialog as
   `capabilities_after`. FTP's come from the FTP probe's own session.
-- Command injection (the CVE-2011-0411 class): STARTTLS and a harmless
-  command in one write, the handshake if the server agrees, then a short
-  wait for anything over TLS. Nothing was sent over TLS, so a reply that
-  arrives (shaped like the protocol's replies: injection.answers) answers the
-  injected command: the server ran plaintext it had buffered before the
-  upgrade. Unasked bytes of another shape prove nothing (`vulnerable` None).
-  The wait is bounded: INJECTION_WAIT_ROUND_TRIPS times the handshake's
-  duration (the server answers as soon as its side of the handshake is done,
-  one round trip at most after ours), at least INJECTION_WAIT_MIN and at
-  most INJECTION_WAIT_MAX or the read timeout.
+- Command injection (the CVE-2011-0411 class): STARTTLS and a command every
+  server refuses in one write, the handshake if the server agrees, then a
+  marker every server accepts, over TLS (injection.py has the table). The
+  server answers in order: the marker's answer first proves the injected
+  command was never run, at once; a refusal and then a second reply proves
+  it was. Only after a lone refusal (the marker itself refused) does the
+  probe wait for a second reply: INJECTION_WAIT_ROUND_TRIPS times the
+  handshake's duration, at least INJECTION_WAIT_MIN and at most
+  INJECTION_WAIT_MAX or the read timeout. Unasked bytes of another shape
+  prove nothing (`vulnerable` None).
 - FTP (ftp:// and ftps://): ftp.py.
 
 Every read has the read timeout and each probe a deadline in read timeouts;
@@ -50,7 +50,12 @@ from protoaudit.probes.blocking_tls import TlsChannel, connect, os_error
 from protoaudit.probes.context import ProbeContext
 from protoaudit.proto.starttls.after_tls import CAPABILITY_PROTOCOLS, capability_query
 from protoaudit.proto.starttls.base import Dialog, Status
-from protoaudit.proto.starttls.injection import INJECTION_PROTOCOLS, InjectingDialog, answers
+from protoaudit.proto.starttls.injection import (
+    INJECTION_PROTOCOLS,
+    InjectingDialog,
+    reply_kinds,
+    verdict,
+)
 from protoaudit.proto.starttls.lines import clip
 from protoaudit.targets import Service
 
@@ -273,6 +278,9 @@ def _after_go_ahead(
             plaintext,
         )
     plaintext = dialog.after_ready + channel.plaintext_before
+    marker = dialog.marker or ""
+    # After a refusal the marker's own answer, if the first was the injected
+    # command's, follows within a round trip or two: wait that long, no longer.
     wait = min(
         INJECTION_WAIT_MAX,
         timeout,
@@ -280,41 +288,61 @@ def _after_go_ahead(
     )
     answer = bytearray()
     ending = ""
+    found: bool | None = None
     try:
-        until = time.monotonic() + wait
-        while len(answer) < MAX_ANSWER and not answers(dialog.protocol, injected, bytes(answer)):
+        channel.send(marker.encode("ascii") + b"\r\n")
+        until = deadline
+        while len(answer) < MAX_ANSWER:
             data = channel.receive(until=until)
             if not data:
                 ending = "; then the server closed the connection"
                 break
             answer += data
+            found = verdict(dialog.protocol, injected, marker, bytes(answer))
+            if found is not None:
+                break
+            if _refused_once(dialog.protocol, bytes(answer)):
+                until = min(until, time.monotonic() + wait)
     except TransportError as error:
         if error.kind != TransportError.TIMEOUT:
             ending = f"; then {error.kind}: {error.detail}"
     finally:
         channel.close()
-    received = bytes(answer[:MAX_ANSWER])
-    quoted = clip(received.decode("latin-1"))
-    if answers(dialog.protocol, injected, received):
+    quoted = clip(bytes(answer[:MAX_ANSWER]).decode("latin-1"))
+    if found is True:
         return seen(
             True,
             f"{injected}, sent in clear in the same write as STARTTLS, was answered over "
-            f"TLS: {quoted}",
+            f"TLS before {marker}, sent over TLS: {quoted}",
+            plaintext,
+        )
+    if found is False:
+        return seen(
+            False,
+            f"{marker}, sent over TLS, was answered first: {injected}, pipelined after "
+            f"STARTTLS, was not run after the upgrade ({quoted})",
+            plaintext,
+        )
+    if _refused_once(dialog.protocol, bytes(answer)):
+        return seen(
+            False,
+            f"one refusal over TLS and nothing more within {wait:.2g}s: {marker} was refused "
+            f"and {injected} was not run after the upgrade ({quoted}){ending}",
             plaintext,
         )
     if answer:
         return seen(
             None,
-            f"the server sent, unasked, over TLS bytes that are no answer to {injected}: "
+            f"the server sent over TLS bytes that answer neither {injected} nor {marker}: "
             f"{quoted}{ending}",
             plaintext,
         )
-    return seen(
-        False,
-        f"nothing arrived over TLS within {wait:.2g}s: the pipelined {injected} was not run "
-        f"after the upgrade{ending}",
-        plaintext,
-    )
+    return seen(None, f"no answer over TLS to {marker}{ending or ' in time'}", plaintext)
+
+
+def _refused_once(protocol: str, data: bytes) -> bool:
+    """A single refusal so far: a refused marker, or an injection whose second reply is due."""
+    return protocol != "imap" and reply_kinds(protocol, data) == [False]
 
 
 # ---------------------------------------------------------------- FTP

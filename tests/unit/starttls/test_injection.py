@@ -16,7 +16,7 @@ from protoaudit.proto.starttls.injection import (
     INJECTION_PROTOCOLS,
     MAX_AFTER_READY,
     InjectingDialog,
-    answers,
+    verdict,
 )
 from protoaudit.proto.starttls.lines import CLOSED
 from protoaudit.proto.starttls.nntp import NntpStartTls
@@ -34,7 +34,7 @@ CASES: dict[str, Case] = {
             (b"", b"220 localhost ESMTP Postfix\r\n"),
             (b"EHLO protoaudit.invalid\r\n", b"250-localhost\r\n250 STARTTLS\r\n"),
         ),
-        b"STARTTLS\r\nNOOP\r\n",
+        b"STARTTLS\r\nXPROTOAUDIT\r\n",
         b"220 2.0.0 Ready to start TLS\r\n",
     ),
     "lmtp": (
@@ -43,13 +43,13 @@ CASES: dict[str, Case] = {
             (b"", b"220 localhost LMTP\r\n"),
             (b"LHLO protoaudit.invalid\r\n", b"250-localhost\r\n250 STARTTLS\r\n"),
         ),
-        b"STARTTLS\r\nNOOP\r\n",
+        b"STARTTLS\r\nXPROTOAUDIT\r\n",
         b"220 2.0.0 Ready to start TLS\r\n",
     ),
     "pop3": (
         lambda: Pop3StartTls(ask_capabilities=False),
         ((b"", b"+OK Dovecot (Debian) ready.\r\n"),),
-        b"STLS\r\nCAPA\r\n",
+        b"STLS\r\nXPROTOAUDIT\r\n",
         b"+OK Begin TLS negotiation now.\r\n",
     ),
     "imap": (
@@ -61,13 +61,13 @@ CASES: dict[str, Case] = {
     "ftp": (
         lambda: FtpStartTls(ask_capabilities=False),
         ((b"", b"220 (vsFTPd 3.0.3)\r\n"),),
-        b"AUTH TLS\r\nNOOP\r\n",
+        b"AUTH TLS\r\nXPROTOAUDIT\r\n",
         b"234 Proceed with negotiation.\r\n",
     ),
     "nntp": (
         lambda: NntpStartTls(ask_capabilities=False),
         ((b"", b"200 news.example ready\r\n"),),
-        b"STARTTLS\r\nDATE\r\n",
+        b"STARTTLS\r\nXPROTOAUDIT\r\n",
         b"382 Continue with TLS negotiation\r\n",
     ),
 }
@@ -109,6 +109,7 @@ def test_imap_takes_the_tag_after_starttls_s_own() -> None:
     dialog.receive_data(b"* CAPABILITY IMAP4rev1 STARTTLS\r\na1 OK done\r\n")
     assert dialog.bytes_to_send() == b"a2 STARTTLS\r\na3 NOOP\r\n"
     assert dialog.injected == "a3 NOOP"
+    assert dialog.marker == "a4 NOOP"
 
 
 @pytest.mark.parametrize("protocol", sorted(CASES))
@@ -138,7 +139,7 @@ def test_a_refusal_of_starttls_fails_the_dialog_after_the_injection() -> None:
     dialog = played("smtp")
     dialog.receive_data(b"554 5.5.1 Error: command pipelining not allowed\r\n")
     assert dialog.status is Status.FAILED
-    assert dialog.injected == "NOOP"
+    assert dialog.injected == "XPROTOAUDIT"
     assert "STARTTLS refused" in str(dialog.outcome.failure)
 
 
@@ -163,27 +164,45 @@ def test_protocols_without_a_starttls_command_line_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("protocol", "injected", "data", "expected"),
+    ("protocol", "data", "expected"),
     [
-        ("smtp", "NOOP", b"250 2.0.0 Ok\r\n", True),
-        ("smtp", "NOOP", b"250 2.0.0 Ok", False),  # not a whole line yet
-        ("smtp", "NOOP", b"xxxxxxxx\r\n", False),  # a flood is no answer
-        ("lmtp", "NOOP", b"250 OK\r\n", True),
-        ("ftp", "NOOP", b"200 NOOP ok.\r\n", True),
-        ("ftp", "NOOP", b"600 odd\r\n", False),
-        ("nntp", "DATE", b"111 20250101000000\r\n", True),
-        ("pop3", "CAPA", b"+OK\r\nTOP\r\n", True),
-        ("pop3", "CAPA", b"-ERR no\r\n", True),
-        ("pop3", "CAPA", b"OK\r\n", False),
-        ("imap", "a2 NOOP", b"* 1 EXISTS\r\na2 OK NOOP completed\r\n", True),
-        ("imap", "a2 NOOP", b"* 1 EXISTS\r\n", False),
-        ("imap", "a2 NOOP", b"a20 OK\r\n", False),
+        # the marker (accepted) answered first: safe, at once
+        ("smtp", b"250 2.0.0 Ok\r\n", False),
+        ("smtp", b"250-first\r\n250 last\r\n", False),
+        # a refusal, then another reply: the refusal answered the injected command
+        ("smtp", b"502 5.5.2 Error: command not implemented\r\n250 2.0.0 Ok\r\n", True),
+        ("lmtp", b"500 unknown\r\n500 unknown\r\n", True),
+        # a lone refusal: undecided (the marker itself may be refused)
+        ("smtp", b"502 5.5.2 Error\r\n", None),
+        ("smtp", b"250 2.0.0 Ok", None),  # not a whole line yet
+        ("smtp", b"250-not the last line\r\n", None),
+        ("smtp", b"xxxxxxxx\r\n", None),  # a flood is no answer
+        ("smtp", b"25\r\n", None),
+        ("ftp", b"200 NOOP ok.\r\n", False),
+        ("ftp", b"530 Please login with USER and PASS.\r\n200 NOOP ok.\r\n", True),
+        ("ftp", b"600 odd\r\n", None),
+        ("nntp", b"111 20250101000000\r\n", False),
+        ("nntp", b"500 What?\r\n111 20250101000000\r\n", True),
+        ("pop3", b"+OK\r\nTOP\r\n.\r\n", False),
+        ("pop3", b"-ERR Unknown command\r\n+OK\r\n", True),
+        ("pop3", b"-ERR Unknown command\r\n", None),
+        ("pop3", b"OK\r\n", None),
+        ("imap", b"* 1 EXISTS\r\na3 OK NOOP completed\r\n", True),
+        ("imap", b"a4 OK NOOP completed\r\na3 OK\r\n", False),
+        ("imap", b"* 1 EXISTS\r\n", None),
+        ("imap", b"a30 OK\r\n", None),
     ],
 )
-def test_what_counts_as_an_answer(
-    protocol: str, injected: str, data: bytes, expected: bool
-) -> None:
-    assert answers(protocol, injected, data) is expected
+def test_what_the_replies_over_tls_say(protocol: str, data: bytes, expected: bool | None) -> None:
+    injected, marker = ("a3 NOOP", "a4 NOOP") if protocol == "imap" else ("XPROTOAUDIT", "NOOP")
+    assert verdict(protocol, injected, marker, data) is expected
+
+
+@pytest.mark.parametrize("protocol", sorted(CASES))
+def test_the_marker_is_known_once_the_command_is_injected(protocol: str) -> None:
+    dialog = played(protocol)
+    assert dialog.marker is not None
+    assert dialog.marker != dialog.injected
 
 
 @given(st.sampled_from(sorted(CASES)), st.lists(st.binary(max_size=2000), max_size=20))

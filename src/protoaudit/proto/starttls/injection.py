@@ -8,22 +8,28 @@ commands to a client's protected session: CVE-2011-0411 in Postfix, and the
 same flaw in many SMTP, POP3, IMAP, NNTP and FTP servers found with it.
 
 `InjectingDialog` wraps a protocol's own dialog (smtp.py, pop3.py …) and
-changes one thing: the write that carries STARTTLS carries a harmless
-second command too.
+changes one thing: the write that carries STARTTLS carries a second command
+too, one every server refuses (an unknown verb), so that its answer cannot
+be mistaken for the answer to the marker the probe sends over TLS once the
+handshake is done, a command every server accepts:
 
-    smtp, lmtp   STARTTLS\\r\\nNOOP\\r\\n
-    pop3         STLS\\r\\nCAPA\\r\\n
-    imap         a2 STARTTLS\\r\\na3 NOOP\\r\\n        the tag after the dialog's own
-    ftp          AUTH TLS\\r\\nNOOP\\r\\n
-    nntp         STARTTLS\\r\\nDATE\\r\\n
+                 STARTTLS write                          marker over TLS
+    smtp, lmtp   STARTTLS\\r\\nXPROTOAUDIT\\r\\n            NOOP
+    pop3         STLS\\r\\nXPROTOAUDIT\\r\\n                CAPA
+    imap         a2 STARTTLS\\r\\na3 NOOP\\r\\n             a4 NOOP   (tags tell them apart)
+    ftp          AUTH TLS\\r\\nXPROTOAUDIT\\r\\n            NOOP
+    nntp         STARTTLS\\r\\nXPROTOAUDIT\\r\\n            DATE
+
+A server answers in order, so `verdict` reads the first replies over TLS: the
+marker's answer first means the injected command was never run (safe, in
+one round trip, with no waiting); a refusal followed by another reply means
+the server ran the plaintext it had buffered before the upgrade.
 
 It hands the inner dialog the server's bytes one line at a time, so the
 inner dialog stops at the go-ahead; what the server sent after it, in clear
 and before any TLS, is kept in `after_ready` (at most MAX_AFTER_READY bytes)
 instead of failing the dialog. A server that answers the injected command
-there is sloppy but not vulnerable; one that answers it over TLS is. That
-judgement needs the handshake, so it is the probe's (probes/starttls.py);
-`answers` tells it whether what came over TLS is shaped like a reply.
+there is sloppy but not vulnerable; one that answers it over TLS is.
 Sans-I/O like every dialog: no sockets, no clock.
 """
 
@@ -35,6 +41,9 @@ from dataclasses import dataclass
 from protoaudit.proto.starttls.base import Dialog, DialogOutcome, Status
 
 MAX_AFTER_READY = 4096  # plaintext kept from after the go-ahead; the rest is counted
+UNKNOWN_VERB = "XPROTOAUDIT"  # no server knows it: its answer is always a refusal
+# A reply code, then a space or nothing: the last line of a (multi-line) reply.
+_LAST_REPLY_LINE = re.compile(rb"[1-5][0-9][0-9]( )?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +52,16 @@ class Injection:
 
     starttls: re.Pattern[bytes]  # the whole line as the dialog sends it
     command: str  # the injected command; IMAP's gets the next tag
+    marker: str  # sent over TLS after the handshake; IMAP's gets the tag after that
 
 
 _INJECTIONS: dict[str, Injection] = {
-    "smtp": Injection(re.compile(rb"STARTTLS\r\n"), "NOOP"),
-    "lmtp": Injection(re.compile(rb"STARTTLS\r\n"), "NOOP"),
-    "pop3": Injection(re.compile(rb"STLS\r\n"), "CAPA"),
-    "imap": Injection(re.compile(rb"([A-Za-z]+)(\d+) STARTTLS\r\n"), "NOOP"),
-    "ftp": Injection(re.compile(rb"AUTH TLS\r\n"), "NOOP"),
-    "nntp": Injection(re.compile(rb"STARTTLS\r\n"), "DATE"),
+    "smtp": Injection(re.compile(rb"STARTTLS\r\n"), UNKNOWN_VERB, "NOOP"),
+    "lmtp": Injection(re.compile(rb"STARTTLS\r\n"), UNKNOWN_VERB, "NOOP"),
+    "pop3": Injection(re.compile(rb"STLS\r\n"), UNKNOWN_VERB, "CAPA"),
+    "imap": Injection(re.compile(rb"([A-Za-z]+)(\d+) STARTTLS\r\n"), "NOOP", "NOOP"),
+    "ftp": Injection(re.compile(rb"AUTH TLS\r\n"), UNKNOWN_VERB, "NOOP"),
+    "nntp": Injection(re.compile(rb"STARTTLS\r\n"), UNKNOWN_VERB, "DATE"),
 }
 INJECTION_PROTOCOLS = frozenset(_INJECTIONS)
 
@@ -59,7 +69,15 @@ INJECTION_PROTOCOLS = frozenset(_INJECTIONS)
 class InjectingDialog:
     """`inner`, with a command pipelined after its STARTTLS; see the module docstring."""
 
-    __slots__ = ("_after_ready", "_dropped", "_injected", "_injection", "_inner", "protocol")
+    __slots__ = (
+        "_after_ready",
+        "_dropped",
+        "_injected",
+        "_injection",
+        "_inner",
+        "_marker",
+        "protocol",
+    )
 
     def __init__(self, inner: Dialog) -> None:
         try:
@@ -69,6 +87,7 @@ class InjectingDialog:
         self._inner = inner
         self.protocol = inner.protocol
         self._injected: str | None = None
+        self._marker: str | None = None
         self._after_ready = bytearray()
         self._dropped = 0
 
@@ -84,6 +103,11 @@ class InjectingDialog:
     def injected(self) -> str | None:
         """The command sent after STARTTLS (with its IMAP tag); None until it was sent."""
         return self._injected
+
+    @property
+    def marker(self) -> str | None:
+        """The command to send over TLS once it is up (with its IMAP tag); None until injected."""
+        return self._marker
 
     @property
     def after_ready(self) -> bytes:
@@ -102,11 +126,12 @@ class InjectingDialog:
         match = self._injection.starttls.search(outgoing)
         if match is None or match.end() != len(outgoing):
             return outgoing
-        command = self._injection.command
-        if match.groups():  # IMAP: the tag after STARTTLS's own
+        command, marker = self._injection.command, self._injection.marker
+        if match.groups():  # IMAP: the tags after STARTTLS's own
             prefix, number = match.group(1).decode("ascii"), int(match.group(2))
             command = f"{prefix}{number + 1} {command}"
-        self._injected = command
+            marker = f"{prefix}{number + 2} {marker}"
+        self._injected, self._marker = command, marker
         return outgoing + command.encode("ascii") + b"\r\n"
 
     def receive_data(self, data: bytes) -> None:
@@ -128,24 +153,58 @@ class InjectingDialog:
         self._dropped += max(0, len(data) - room)
 
 
-def answers(protocol: str, injected: str, data: bytes) -> bool:
-    """Whether `data` (from the server, over TLS) holds a reply to the `injected` command.
+def verdict(protocol: str, injected: str, marker: str, data: bytes) -> bool | None:
+    """What the replies over TLS so far say: True vulnerable, False safe, None not yet.
 
-    A whole line shaped like the protocol's replies: a reply code (SMTP, LMTP,
-    FTP, NNTP), +OK or -ERR (POP3), or a response tagged with the injected
-    command's tag (IMAP). Bytes of another shape are not an answer: a server
-    that floods, or sends something unasked, is odd but proves no injection.
+    Replies come in order. IMAP's are told apart by tag: the injected
+    command's first means it ran. Elsewhere the injected command is one every
+    server refuses and the marker one it accepts: a first reply that accepts
+    answers the marker (safe); a refusal followed by a second reply means the
+    refusal answered the injected command (vulnerable). A refusal alone is
+    undecided (the marker itself may be refused): the caller waits briefly for
+    a second reply. Bytes that are not shaped like replies are skipped; a
+    flood of them decides nothing.
     """
-    lines = [line.rstrip(b"\r") for line in data.split(b"\n")[:-1]]  # whole lines only
     if protocol == "imap":
-        tag = injected.split(" ", 1)[0].encode("ascii") + b" "
-        return any(line.startswith(tag) for line in lines)
-    if not lines:
+        tags = {_tag(injected): True, _tag(marker): False}
+        for line in _lines(data):
+            found = tags.get(line.split(b" ", 1)[0])
+            if found is not None:
+                return found
+        return None
+    replies = reply_kinds(protocol, data)
+    if not replies:
+        return None
+    if replies[0]:
         return False
-    first = lines[0]
-    if protocol == "pop3":
-        return first.upper().startswith((b"+OK", b"-ERR"))
-    return len(first) >= 3 and first[:3].isdigit() and first[:1] in b"12345"
+    return True if len(replies) > 1 else None
 
 
-__all__ = ["INJECTION_PROTOCOLS", "MAX_AFTER_READY", "InjectingDialog", "answers"]
+def _tag(command: str) -> bytes:
+    return command.split(" ", 1)[0].encode("ascii")
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return [line.rstrip(b"\r") for line in data.split(b"\n")[:-1]]  # whole lines only
+
+
+def reply_kinds(protocol: str, data: bytes) -> list[bool]:
+    """Whether each complete reply in `data` accepted (True) or refused (False); not IMAP."""
+    kinds: list[bool] = []
+    for line in _lines(data):
+        if protocol == "pop3":
+            if line.upper().startswith((b"+OK", b"-ERR")):
+                kinds.append(line[:1] == b"+")
+        elif _LAST_REPLY_LINE.fullmatch(line[:4]):
+            kinds.append(line[:1] in b"123")
+    return kinds
+
+
+__all__ = [
+    "INJECTION_PROTOCOLS",
+    "MAX_AFTER_READY",
+    "UNKNOWN_VERB",
+    "InjectingDialog",
+    "reply_kinds",
+    "verdict",
+]
