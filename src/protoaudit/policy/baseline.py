@@ -1,10 +1,15 @@
-"""The TLS baseline: thresholds and the finding catalogue, loaded from a data file.
+"""The baselines: thresholds and the finding catalogue, loaded from data files.
 
 Everything a rule needs to *judge* (how many bits are enough, how severe a
 miss is, what to tell the reader, which RFC or CVE backs it) lives in
-`data/protoaudit_tls_baseline.json`, whose `_source` field names the published
-guidance each value comes from. Rules stay small: they look for the fact and
-ask the catalogue for the finding.
+`data/protoaudit_tls_baseline.json` and, for SSH and plaintext remote login,
+`data/protoaudit_ssh_baseline.json`; each file's `_source` field names the
+published guidance its values come from. Rules stay small: they look for the
+fact and ask the catalogue for the finding.
+
+`load_baseline` is the TLS file (thresholds and catalogue); `load_catalogue`
+merges the findings of every file, and a finding id may live in only one.
+Each protocol's rules read their own thresholds from their own file.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from protoaudit.policy.findings import Finding, Severity
 
 BASELINE_FILE = "protoaudit_tls_baseline.json"
+SSH_BASELINE_FILE = "protoaudit_ssh_baseline.json"
+CATALOGUE_FILES = (BASELINE_FILE, SSH_BASELINE_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +75,36 @@ class Baseline:
         return self.catalogue[finding_id].finding(evidence, severity=severity)
 
 
-def _severity(text: object, where: str) -> Severity:
+def _severity(text: object, where: str, file_name: str = BASELINE_FILE) -> Severity:
     if not isinstance(text, str) or text.upper() not in Severity.__members__:
-        raise ValueError(f"{BASELINE_FILE}: {where}: unknown severity {text!r}")
+        raise ValueError(f"{file_name}: {where}: unknown severity {text!r}")
     return Severity[text.upper()]
 
 
-def _strings(value: object, where: str) -> tuple[str, ...]:
+def _strings(value: object, where: str, file_name: str = BASELINE_FILE) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{BASELINE_FILE}: {where}: expected a list of strings")
+        raise ValueError(f"{file_name}: {where}: expected a list of strings")
     return tuple(value)
+
+
+def parse_catalogue(
+    findings: Mapping[str, Any], file_name: str = BASELINE_FILE
+) -> dict[str, FindingTemplate]:
+    """The `findings` object of one data file as templates; a malformed entry names its field."""
+    catalogue: dict[str, FindingTemplate] = {}
+    for finding_id, entry in findings.items():
+        where = f"findings.{finding_id}"
+        title, explanation = entry.get("title"), entry.get("explanation")
+        if not isinstance(title, str) or not isinstance(explanation, str):
+            raise TypeError(f"{file_name}: {where}: title and explanation must be strings")
+        catalogue[finding_id] = FindingTemplate(
+            id=finding_id,
+            severity=_severity(entry.get("severity"), where, file_name),
+            title=title,
+            explanation=explanation,
+            references=_strings(entry.get("references", []), f"{where}.references", file_name),
+        )
+    return catalogue
 
 
 def parse_baseline(document: Mapping[str, Any]) -> Baseline:
@@ -107,23 +135,10 @@ def parse_baseline(document: Mapping[str, Any]) -> Baseline:
             )
         ),
     )
-    catalogue: dict[str, FindingTemplate] = {}
-    for finding_id, entry in document["findings"].items():
-        where = f"findings.{finding_id}"
-        title, explanation = entry.get("title"), entry.get("explanation")
-        if not isinstance(title, str) or not isinstance(explanation, str):
-            raise TypeError(f"{BASELINE_FILE}: {where}: title and explanation must be strings")
-        catalogue[finding_id] = FindingTemplate(
-            id=finding_id,
-            severity=_severity(entry.get("severity"), where),
-            title=title,
-            explanation=explanation,
-            references=_strings(entry.get("references", []), f"{where}.references"),
-        )
     return Baseline(
         sources=_strings(document.get("_source", []), "_source"),
         thresholds=thresholds,
-        catalogue=catalogue,
+        catalogue=parse_catalogue(document["findings"]),
     )
 
 
@@ -133,11 +148,36 @@ def finding_for(
     """The catalogue's finding for `finding_id` when there is evidence, else nothing."""
     if not evidence:
         return []
-    return [load_baseline().finding(finding_id, evidence, severity=severity)]
+    return [load_catalogue()[finding_id].finding(evidence, severity=severity)]
+
+
+def read_data_file(file_name: str) -> Any:
+    """One packaged JSON data file, parsed."""
+    text = resources.files("protoaudit.policy").joinpath("data", file_name).read_text("utf-8")
+    return json.loads(text)
 
 
 @cache
 def load_baseline() -> Baseline:
-    """The packaged baseline, read once."""
-    text = resources.files("protoaudit.policy").joinpath("data", BASELINE_FILE).read_text("utf-8")
-    return parse_baseline(json.loads(text))
+    """The packaged TLS baseline, read once."""
+    return parse_baseline(read_data_file(BASELINE_FILE))
+
+
+@cache
+def load_catalogue_file(file_name: str) -> Mapping[str, FindingTemplate]:
+    """The findings of one catalogue file, read once."""
+    if file_name == BASELINE_FILE:
+        return load_baseline().catalogue
+    return MappingProxyType(parse_catalogue(read_data_file(file_name)["findings"], file_name))
+
+
+@cache
+def load_catalogue() -> Mapping[str, FindingTemplate]:
+    """Every finding of every catalogue file; an id found in two files is a ValueError."""
+    merged: dict[str, FindingTemplate] = {}
+    for file_name in CATALOGUE_FILES:
+        for finding_id, template in load_catalogue_file(file_name).items():
+            if finding_id in merged:
+                raise ValueError(f"{file_name}: findings.{finding_id}: already in another file")
+            merged[finding_id] = template
+    return MappingProxyType(merged)
