@@ -30,7 +30,7 @@ from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.starttls import run_starttls_probes
 from protoaudit.probes.tls import run_tls_probes
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
-from protoaudit.proto.starttls.base import DialogOutcome
+from protoaudit.proto.starttls.base import Dialog, DialogOutcome
 from protoaudit.results import TargetResult
 from protoaudit.targets import SERVICES, Target
 
@@ -80,6 +80,7 @@ async def _probe_address(
             ConnectionFailure(stage="starttls", reason="unsupported", detail=str(error))
         )
         return
+    started_dialog: Dialog | None = None
     try:
         # One connect first: a closed or filtered port is one observation, not fifty;
         # and a STARTTLS service shows its plaintext side once, here.
@@ -87,7 +88,9 @@ async def _probe_address(
             conn = await connect(address, target.port, timeouts=timeouts)
             async with conn:
                 if dialog is not None:
-                    observations.append(_dialog_observation(await run_dialog(conn, dialog())))
+                    started_dialog = dialog()
+                    outcome = await run_dialog(conn, started_dialog)
+                    observations.append(_dialog_observation(outcome))
     except StartTlsFailed as failure:
         observations.append(_dialog_observation(failure.outcome, upgraded=False))
         observations.append(
@@ -95,7 +98,11 @@ async def _probe_address(
         )
         return
     except TransportError as error:
-        stage = "connect" if not observations else "starttls"
+        if started_dialog is not None:
+            # A stall or reset mid-dialog: what the server did say is still evidence.
+            seen = replace(started_dialog.outcome, failure=f"{error.kind}: {error.detail}")
+            observations.append(_dialog_observation(seen, upgraded=False))
+        stage = "connect" if started_dialog is None and not observations else "starttls"
         observations.append(ConnectionFailure(stage=stage, reason=error.kind, detail=error.detail))
         return
     context = ProbeContext(

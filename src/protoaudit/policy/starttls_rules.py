@@ -42,10 +42,17 @@ def rule_starttls_not_offered(observations: Sequence[Observation]) -> list[Findi
 
 
 def rule_starttls_failed(observations: Sequence[Observation]) -> list[Finding]:
+    # A stall or reset before the server said whether it offers STARTTLS is a
+    # connection failure (tls.connection.failed), not this.
+    cut_off = any(
+        failure.stage == "starttls" and failure.reason != "starttls"
+        for failure in of_kind(observations, ConnectionFailure)
+    )
     evidence = [
         f"{dialog.protocol}: STARTTLS offered but the upgrade failed: {dialog.failure}"
         for dialog in _dialogs(observations)
-        if not dialog.upgraded and dialog.starttls_offered is not False
+        if not dialog.upgraded
+        and (dialog.starttls_offered is True or (dialog.starttls_offered is None and not cut_off))
     ]
     # The server agreed, then no handshake completed (a missing certificate does that).
     no_tls = [
