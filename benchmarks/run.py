@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark protoaudit against testssl.sh, sslyze and sslscan on the TLS lab.
 
-For each lab target (lab/ground_truth.json, and the mail and service sub-labs'
-lab/mail/ground_truth.json and lab/services/ground_truth.json: HTTPS, STARTTLS
-and implicit-TLS servers) every tool runs as a subprocess, one after another
+For each lab target (lab/ground_truth.json, and the sub-labs' ground truths
+lab/{mail,services,more,injection}/ground_truth.json: HTTPS, STARTTLS and
+implicit-TLS servers) every tool runs as a subprocess, one after another
 (never two at once), with wall time measured around the subprocess. Each tool's
 machine-readable output is parsed into {version: set of IANA cipher suite
 names} and compared with the ground truth. For the sub-lab targets it also
@@ -48,6 +48,8 @@ DEFAULT_TRUTHS = (
     ROOT / "lab" / "ground_truth.json",
     ROOT / "lab" / "mail" / "ground_truth.json",
     ROOT / "lab" / "services" / "ground_truth.json",
+    ROOT / "lab" / "more" / "ground_truth.json",
+    ROOT / "lab" / "injection" / "ground_truth.json",
 )
 LAB_START = ROOT / "lab" / "start.sh"
 LAB_STOP = ROOT / "lab" / "stop.sh"
@@ -72,7 +74,11 @@ STARTTLS_FLAGS: dict[str, dict[str, list[str]]] = {
     # LDAP+STARTTLS over sockets not supported yet"; with --ssl-native it gets
     # through the protocols, then stops the same way at the server preference.
     "testssl": {
-        p: ["--starttls", p] for p in ("smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres")
+        p: ["--starttls", p]
+        for p in (
+            *("smtp", "lmtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres"),
+            *("mysql", "nntp", "sieve", "irc"),
+        )
     },
     "sslyze": {
         p: ["--starttls", p] for p in ("smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres")
@@ -85,6 +91,8 @@ STARTTLS_FLAGS: dict[str, dict[str, list[str]]] = {
         "ldap": ["--starttls-ldap"],
         "xmpp": ["--starttls-xmpp"],
         "postgres": ["--starttls-psql"],
+        "mysql": ["--starttls-mysql"],
+        "irc": ["--starttls-irc"],
     },
 }
 
@@ -800,7 +808,10 @@ def load_targets(paths: list[Path], wanted: list[str] | None) -> list[Target]:
                 versions,
                 suites,
                 protocol=str(entry.get("protocol") or "https"),
-                tls_start=str(entry.get("tls_start") or "implicit"),
+                # A target whose upgrade fails on purpose has no TLS to time.
+                tls_start="none"
+                if entry.get("upgrade_fails")
+                else str(entry.get("tls_start") or "implicit"),
                 truth=label,
             )
     names = wanted or [n for n, t in available.items() if t.tls_start != "none"]
@@ -1148,8 +1159,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--ground-truth",
         type=Path,
         action="append",
-        help="a ground truth file; repeat for several (default: lab/ground_truth.json, "
-        "lab/mail/ground_truth.json, lab/services/ground_truth.json)",
+        help="a ground truth file; repeat for several (default: lab/ground_truth.json and "
+        "the mail, services, more and injection sub-labs' ground_truth.json)",
     )
     parser.add_argument(
         "--baseline",
