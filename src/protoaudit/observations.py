@@ -243,6 +243,8 @@ class SshHostCertificate:
     ca_key_bits: int
     ca_fingerprint_sha256: str
     signature_algorithm: str
+    host_certificate: bool = True  # False: a user certificate presented as a host's
+    ca_signature_valid: bool = True  # the CA's signature over the certificate verifies
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +257,9 @@ class SshHostKey(Observation):
     bits: int
     fingerprint_sha256: str  # OpenSSH's format: "SHA256:" + unpadded base64
     certificate: SshHostCertificate | None = None
+    # The key's signature over the exchange hash verified: the server holds the key.
+    signature_valid: bool = True
+    signature_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

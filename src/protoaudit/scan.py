@@ -27,6 +27,8 @@ from protoaudit.observations import (
 )
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.remote_login import run_remote_login_probe
+from protoaudit.probes.ssh import run_ssh_probes
 from protoaudit.probes.starttls import run_starttls_probes
 from protoaudit.probes.tls import run_tls_probes
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
@@ -118,10 +120,15 @@ async def _probe_address(
     )
     try:
         async with asyncio.timeout(options.target_deadline):
-            await asyncio.gather(
-                run_tls_probes(context, observations),
-                run_starttls_probes(context, service, observations),
-            )
+            if service.family == "ssh":
+                await run_ssh_probes(context, observations)
+            elif service.family == "remote-login":
+                await run_remote_login_probe(context, service.name, observations)
+            else:
+                await asyncio.gather(
+                    run_tls_probes(context, observations),
+                    run_starttls_probes(context, service, observations),
+                )
     except TimeoutError:
         observations.append(
             ProbeFailure(

@@ -21,8 +21,9 @@ class Service:
     name: str
     default_port: int
     transport: str  # "tcp" or "udp"
-    tls_start: str  # "implicit": TLS from the first byte; "starttls": after `dialog`
+    tls_start: str  # "implicit": TLS from the first byte; "starttls": after `dialog`; "none"
     dialog: str | None = None  # the STARTTLS dialog's protocol, in protoaudit.proto.starttls
+    family: str = "tls"  # which probes apply: "tls", "ssh" or "remote-login"
 
 
 def _implicit(name: str, port: int) -> Service:
@@ -31,6 +32,10 @@ def _implicit(name: str, port: int) -> Service:
 
 def _starttls(name: str, port: int, dialog: str | None = None) -> Service:
     return Service(name, port, "tcp", "starttls", dialog or name)
+
+
+def _other(name: str, port: int, family: str) -> Service:
+    return Service(name, port, "tcp", "none", None, family)
 
 
 # The only place that knows ports and how TLS starts on them.
@@ -62,6 +67,12 @@ SERVICES: dict[str, Service] = {
         _starttls("sieve", 4190),
         _starttls("irc", 6667),
         _implicit("ircs", 6697),
+        _other("ssh", 22, "ssh"),
+        # What SSH replaced: audited only to confirm they are there, and say so.
+        _other("telnet", 23, "remote-login"),
+        _other("rexec", 512, "remote-login"),
+        _other("rlogin", 513, "remote-login"),
+        _other("rsh", 514, "remote-login"),
     )
 }
 ALIASES = {"postgresql": "postgres", "smtp-submission": "submission", "managesieve": "sieve"}
