@@ -261,13 +261,13 @@ async def probe_gex(
 async def probe_auth_methods(context: ProbeContext) -> list[Observation]:
     import asyncssh  # noqa: PLC0415 - heavy, and only SSH targets need it
 
-    every = {
+    supported: dict[str, list[bytes]] = {
         "kex_algs": [name for name in asyncssh.kex.get_kex_algs() if not name.startswith(b"gss")],
         "server_host_key_algs": asyncssh.public_key.get_public_key_algs(),
         "encryption_algs": asyncssh.encryption.get_encryption_algs(),
         "mac_algs": asyncssh.mac.get_mac_algs(),
     }
-    every = {key: [name.decode("ascii") for name in names] for key, names in every.items()}
+    every = {key: [name.decode("ascii") for name in names] for key, names in supported.items()}
     options = asyncssh.SSHClientConnectionOptions(
         known_hosts=None,
         config=None,
