@@ -43,8 +43,11 @@ from protoaudit.policy.findings import Finding, Severity
 from protoaudit.policy.grade import Grade
 from protoaudit.policy.names import group_name, lookup_suite, scheme_name, suite_label
 from protoaudit.proto.tls.constants import version_name
+from protoaudit.report.terminal_base import table as _table
+from protoaudit.report.terminal_base import wire
+from protoaudit.report.terminal_base import words as _words
+from protoaudit.report.terminal_ssh import ssh_tables
 from protoaudit.results import TargetResult, UnscannedTarget
-from protoaudit.sanitize import for_terminal
 
 __all__ = ["render"]
 
@@ -61,27 +64,8 @@ _EVIDENCE_LIMIT = 1000  # characters per evidence line
 EVIDENCE_LINES_SHOWN = 5  # per finding unless verbose; the JSON report has them all
 
 
-def wire(text: str, limit: int = 200, style: str = "") -> Text:
-    """Text that came from the peer, made safe and never read as markup."""
-    return Text(for_terminal(text, limit), style=style)
-
-
-def _words(text: str, style: str = "") -> Text:
-    """Our own words, still as Text so that brackets are never markup."""
-    return Text(text, style=style)
-
-
 def _yes_no(value: bool | None) -> Text:
     return _words("?" if value is None else "yes" if value else "no")
-
-
-def _table(title: str, *columns: str, whole: tuple[str, ...] = ()) -> Table:
-    """A table with a title; columns named in `whole` are never wrapped (names to copy)."""
-    table = Table(title=_words(title, "bold"), title_justify="left", header_style="bold")
-    for column in columns:
-        # fold, not ellipsis: long text wraps rather than being silently cut
-        table.add_column(_words(column), overflow="fold", no_wrap=column in whole)
-    return table
 
 
 def _grade_text(result: Grade | None) -> Text:
@@ -433,6 +417,8 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
         console.print(_injection(probe))
     for facts in of_kind(observations, FtpFacts):
         console.print(_ftp_facts(facts, verbose))
+    for ssh_table in ssh_tables(observations):
+        console.print(ssh_table)
     versions = _versions(observations, verbose)
     if versions is not None:
         console.print(versions)
