@@ -267,3 +267,48 @@ def demo(json_out: str | None, verbose: bool) -> None:
             fail_on=None,
         )
     sys.exit(code)
+
+
+@main.command("ssh-policy")
+@click.argument("target")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds per connect and read.")
+@click.option("--json", "as_json", is_flag=True, help="Print the advice as JSON.")
+def ssh_policy(target: str, timeout: float, as_json: bool) -> None:
+    """Audit one SSH server and say what to remove, with the config lines that do it."""
+    import json  # noqa: PLC0415
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from protoaudit.policy.ssh_config import ssh_hardening  # noqa: PLC0415
+    from protoaudit.sanitize import for_terminal  # noqa: PLC0415
+
+    try:
+        parsed = parse_target(target if "://" in target else f"ssh://{target}")
+    except TargetError as error:
+        raise click.UsageError(str(error)) from None
+    if SERVICES[parsed.service].family != "ssh":
+        raise click.UsageError(f"{target!r} is not an SSH target")
+
+    async def run() -> list[TargetResult]:
+        return [r async for r in audit_targets([parsed], AuditOptions(timeout=timeout))]
+
+    (result,) = asyncio.run(run())
+    advice = ssh_hardening(result.observations)
+    if as_json:
+        click.echo(json.dumps({"target": target, **asdict(advice)}, indent=2))
+    else:
+        lines = [f"# {for_terminal(target)}: {for_terminal(advice.software or 'no SSH server')}"]
+        for category, names in advice.remove.items():
+            if names:
+                lines.append(f"# remove {category}: {for_terminal(', '.join(names), 2000)}")
+        if advice.config_file and advice.config_lines:
+            lines.append(f"# in {advice.config_file}:")
+        lines += [for_terminal(line, 2000) for line in advice.config_lines]
+        if advice.allow_list_lines:
+            lines.append("# or, as explicit lists:")
+            lines += [for_terminal(line, 2000) for line in advice.allow_list_lines]
+        lines += [f"# note: {for_terminal(note, 2000)}" for note in advice.notes]
+        if not advice.changes_needed:
+            lines.append("# nothing to change")
+        click.echo("\n".join(lines))
+    failed = any(o.kind == "connection_failure" for o in result.observations)
+    sys.exit(EXIT_TARGET_ERRORS if failed else EXIT_FINDINGS if advice.changes_needed else 0)

@@ -12,6 +12,8 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -201,3 +203,24 @@ def test_plaintext_services_are_confirmed_and_flagged(
     (service,) = _of(results[name], PlaintextLoginService)
     assert service.protocol == protocol
     assert f"plaintext.{protocol}" in _ids(results[name])
+
+
+def test_ssh_policy_names_what_to_remove_and_the_lines(results: dict[str, TargetResult]) -> None:
+    # Given the legacy server (the fixture checked the lab is up)
+    port = TRUTH["ssh-legacy"]["port"]
+    run = subprocess.run(
+        [sys.executable, "-m", "protoaudit", "ssh-policy", f"127.0.0.1:{port}", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Then it exits 1 (changes needed) with OpenSSH's removal syntax for the broken parts
+    assert run.returncode == 1, run.stderr
+    advice = json.loads(run.stdout)
+    assert advice["config_file"] == "sshd_config"
+    assert "diffie-hellman-group1-sha1" in advice["remove"]["kex"]
+    assert "ssh-dss" in advice["remove"]["host_key"]
+    kex_line = next(line for line in advice["config_lines"] if line.startswith("KexAlgorithms -"))
+    assert "diffie-hellman-group1-sha1" in kex_line
+    assert "PasswordAuthentication no" in advice["config_lines"]
