@@ -31,6 +31,7 @@ from protoaudit.probes.remote_login import run_remote_login_probe
 from protoaudit.probes.ssh import run_ssh_probes
 from protoaudit.probes.starttls import run_starttls_probes
 from protoaudit.probes.tls import run_tls_probes
+from protoaudit.proto.remote_login import parse_telnet
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import Dialog, DialogOutcome
 from protoaudit.results import TargetResult
@@ -153,6 +154,15 @@ async def _greeting(address: str, port: int, timeout: float, limiter: Limiter) -
         return b""
 
 
+def _guess_service(greeting: bytes) -> str | None:
+    """The service a server-first greeting names: SSH, telnet, or a STARTTLS one."""
+    if greeting.startswith(b"SSH-"):
+        return "ssh"
+    if parse_telnet(greeting[:512]).negotiates and greeting[:1] == b"\xff":
+        return "telnet"
+    return guess_from_greeting(greeting)
+
+
 def _not_tls(target: Target, observations: list[Observation]) -> bool:
     """A bare host:port (no scheme, no --starttls) where TLS found no TLS at all."""
     return (
@@ -172,10 +182,10 @@ async def _audit_address(
         target, address, options, limiter, started=started, observations=observations
     )
     if _not_tls(target, observations):
-        # Mail, FTP and news servers greet first: their greeting says which dialog
-        # leads to TLS, so a bare host:2525 still gets its STARTTLS audit.
+        # Mail, FTP, news, SSH and telnet servers greet first: the greeting says
+        # which audit applies, so a bare host:2525 or host:2222 still gets it.
         greeting = await _greeting(address, target.port, options.timeout, limiter)
-        service = guess_from_greeting(greeting)
+        service = _guess_service(greeting)
         if service is not None:
             # The result keeps the target as the user gave it; the observation
             # says which service was audited instead.

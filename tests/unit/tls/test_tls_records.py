@@ -204,3 +204,12 @@ def test_encoded_records_come_back(payloads: list[tuple[int, bytes]], piece: int
         joined[record.content_type] = joined.get(record.content_type, b"") + record.fragment
     for content_type in {t for t, _ in payloads}:
         assert joined[content_type] == b"".join(p for t, p in payloads if t == content_type)
+
+
+def test_telnet_negotiation_is_refused_at_once_not_read_as_a_32_kib_sslv2_record() -> None:
+    # Given telnetd's opening bytes (IAC WILL AUTHENTICATION, IAC WILL ENCRYPT …)
+    buffer = RecordBuffer()
+    buffer.feed(bytes.fromhex("fffb25fffb26fffd18"))
+    # Then the third byte, no SSL 2.0 message type, fails the buffer now
+    with pytest.raises(DecodeError, match=r"not an SSL 2\.0 one"):
+        buffer.next_record()

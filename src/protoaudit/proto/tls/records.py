@@ -25,6 +25,7 @@ from protoaudit.wire import Writer
 PROTOCOL = "tls"
 RECORD_HEADER_LENGTH = 5
 HANDSHAKE_HEADER_LENGTH = 4
+SSLV2_LAST_MESSAGE_TYPE = 8  # SSL 2.0's REQUEST-CERTIFICATE … CLIENT-CERTIFICATE end at 8
 SSLV2_HEADER_LENGTH = 2
 DEFAULT_MAX_BUFFERED = 1 << 20
 DEFAULT_MAX_HANDSHAKE_MESSAGE = 256 * 1024
@@ -145,6 +146,11 @@ class RecordBuffer:
         length = int.from_bytes(self._buffer[0:2], "big") & 0x7FFF
         if length == 0:
             self._fail("sslv2.length", 0, "empty SSL 2.0 record")
+        # A message type SSL 2.0 has (0 ERROR … 8): telnet's IAC (0xff) and other
+        # high-bit bytes fail here at once instead of waiting for 32 KiB.
+        if len(self._buffer) > SSLV2_HEADER_LENGTH and self._buffer[2] > SSLV2_LAST_MESSAGE_TYPE:
+            reason = f"message type {self._buffer[2]} is not an SSL 2.0 one"
+            self._fail("sslv2.msg_type", 2, reason)
         end = SSLV2_HEADER_LENGTH + length
         if len(self._buffer) < end:
             return None
