@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 
 import pytest
 from hostile_helpers import (
     TIMEOUT,
+    Audit,
     Handler,
     Peer,
     assert_clean_exit,
@@ -23,6 +25,8 @@ from hostile_helpers import (
     stall_bound,
 )
 
+import protoaudit
+from protoaudit.observations import ServiceDetected, SshIdentification
 from protoaudit.sanitize import quote_bytes
 
 Serve = Callable[[Handler], Peer]
@@ -84,12 +88,28 @@ def test_http_server_on_the_tls_port(serve: Serve) -> None:
     assert result.result.grade is None
 
 
-def test_ssh_server_on_the_tls_port(serve: Serve) -> None:
+def test_ssh_server_named_as_tls(serve: Serve) -> None:
     peer = serve(_ssh)
-    result = audit(peer.port)
+    started = time.monotonic()
+    result = Audit(
+        asyncio.run(protoaudit.audit(f"tls://127.0.0.1:{peer.port}", timeout=TIMEOUT)),
+        time.monotonic() - started,
+    )
     detail = result.no_tls.detail
     assert detail.startswith("server sent 'SSH-2.0-OpenSSH_9.2\\r\\n"), detail
     assert "(not TLS: unknown content type 83)" in detail  # 'S'
+
+
+def test_ssh_server_on_a_bare_port_gets_the_ssh_audit(serve: Serve) -> None:
+    # Given a bare host:port whose server greets with an SSH identification
+    peer = serve(_ssh)
+    result = audit(peer.port)
+    # Then its greeting names SSH, and the SSH audit records what this one did
+    (detected,) = result.of(ServiceDetected)
+    assert detected.service == "ssh"
+    (identification,) = result.of(SshIdentification)
+    assert identification.software == "OpenSSH_9.2"
+    result.assert_no_internal_error()
 
 
 def test_http_server_from_the_cli(serve: Serve) -> None:
