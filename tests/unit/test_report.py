@@ -23,7 +23,14 @@ from protoaudit.observations import (
     FtpFacts,
     KeyExchangeGroups,
     Observation,
+    PlaintextLoginService,
     ProbeFailure,
+    SshAlgorithms,
+    SshAuthMethods,
+    SshGexModulus,
+    SshHostCertificate,
+    SshHostKey,
+    SshIdentification,
     StartTlsDialog,
     StartTlsInjection,
     TlsVersionSupport,
@@ -511,3 +518,44 @@ def test_starttls_text_from_the_wire_prints_literally() -> None:
     assert "\u202e" not in text
     assert "[bold]ok[/bold]\\x1b[2J" in text
     assert "\\x1b]0;pwned\\x07.txt" in text
+
+
+def ssh_result() -> TargetResult:
+    certificate = SshHostCertificate(
+        key_id="host \x1b[2J",
+        serial=7,
+        principals=("localhost",),
+        valid_after=datetime(2025, 1, 1, tzinfo=UTC),
+        valid_before=None,
+        ca_key_type="ssh-ed25519",
+        ca_key_bits=256,
+        ca_fingerprint_sha256="SHA256:ca",
+        signature_algorithm="ssh-ed25519",
+    )
+    names = ("aes128-ctr",)
+    seen: tuple[Observation, ...] = (
+        SshIdentification("2.0", "OpenSSH_9.2p1", None, "SSH-2.0-OpenSSH_9.2p1", ("hello",)),
+        SshAlgorithms(
+            ("curve25519-sha256",), ("ssh-ed25519",), names, names, (), (), (), (), False
+        ),
+        SshHostKey("ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519", 256, "SHA256:k", certificate),
+        SshGexModulus("diffie-hellman-group-exchange-sha256", (2048, 3072, 8192), 3072),
+        SshAuthMethods("protoaudit-nosuchuser", ("publickey", "password"), none_accepted=False),
+        PlaintextLoginService("telnet", "telnet option negotiation", "\xff\xfb\x25"),
+    )
+    return result(observations=seen, findings=evaluate(seen))
+
+
+def test_ssh_observations_validate_against_the_schema() -> None:
+    doc = document(ssh_result())
+    validate(doc)
+    kinds = {o["kind"] for o in doc["targets"][0]["observations"]}
+    assert {"ssh_host_key", "ssh_gex_modulus", "plaintext_login_service"} <= kinds
+
+
+def test_schema_rejects_an_ssh_host_key_without_its_fingerprint() -> None:
+    doc = document(ssh_result())
+    key = next(o for o in doc["targets"][0]["observations"] if o["kind"] == "ssh_host_key")
+    del key["fingerprint_sha256"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc)
