@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Install the peer tools that benchmarks/run.py compares protoaudit with:
-#   testssl.sh and sslscan from Debian (apt), sslyze from PyPI into its own
-#   venv (benchmarks/.venv-sslyze) so that its pinned cryptography/nassl never
-#   touch protoaudit's environment. Also the lab's servers (lab/install.sh, if
-#   present) so that run.py can start the lab, and protoaudit itself
+# Install the peer tools that benchmarks/run.py (TLS) and benchmarks/ssh.py
+# (SSH) compare protoaudit with:
+#   testssl.sh, sslscan and nmap from Debian (apt); sslyze and ssh-audit from
+#   PyPI, each into its own venv (benchmarks/.venv-sslyze,
+#   benchmarks/.venv-ssh-audit) so that sslyze's pinned cryptography/nassl
+#   never touch protoaudit's environment, nor each other's. Also the lab's
+#   servers (lab/install.sh, if present, which runs lab/ssh/install.sh too) so
+#   that run.py and ssh.py can start the lab, and protoaudit itself
 #   (pip install -e) into the current python3 if it is not importable yet.
 # Idempotent: what is already there is left alone.
 set -euo pipefail
@@ -13,9 +16,12 @@ ROOT="$(dirname "$HERE")"
 PYTHON="${PYTHON:-python3}"
 VENV="$HERE/.venv-sslyze"
 SSLYZE_SPEC="${SSLYZE_SPEC:-sslyze>=6,<7}"
+SSH_AUDIT_VENV="$HERE/.venv-ssh-audit"
+# The latest release: ssh.py compares against what ssh-audit knows today.
+SSH_AUDIT_SPEC="${SSH_AUDIT_SPEC:-ssh-audit}"
 
 # --- Debian peers -----------------------------------------------------------
-APT_PACKAGES=(testssl.sh sslscan openssl)
+APT_PACKAGES=(testssl.sh sslscan openssl nmap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -48,6 +54,16 @@ if [[ ! -x "$VENV/bin/sslyze" ]]; then
     "$VENV/bin/python" -m pip install --quiet "$SSLYZE_SPEC"
 fi
 
+# --- ssh-audit in its own venv (pure Python, no dependencies; a venv all the same,
+# so that its version is the one ssh.py reports and nothing else changes it)
+if [[ ! -x "$SSH_AUDIT_VENV/bin/ssh-audit" ]]; then
+    "$PYTHON" -m venv "$SSH_AUDIT_VENV"
+    "$SSH_AUDIT_VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$SSH_AUDIT_VENV/bin/python" -m pip install --quiet "$SSH_AUDIT_SPEC"
+fi
+# Keep the venv out of git (benchmarks/.gitignore names only .venv-sslyze).
+[[ -f "$SSH_AUDIT_VENV/.gitignore" ]] || echo '*' >"$SSH_AUDIT_VENV/.gitignore"
+
 # --- protoaudit (the tool under test) ---------------------------------------
 if ! "$PYTHON" -c 'import protoaudit' 2>/dev/null; then
     "$PYTHON" -m pip install --quiet -e "$ROOT"
@@ -57,4 +73,6 @@ echo "benchmarks/install.sh: peers ready:"
 echo "  testssl.sh: $(dpkg-query -W -f='${Version}' testssl.sh)"
 echo "  sslscan:    $(dpkg-query -W -f='${Version}' sslscan)"
 echo "  sslyze:     $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("sslyze"))')"
+echo "  nmap:       $(dpkg-query -W -f='${Version}' nmap)"
+echo "  ssh-audit:  $("$SSH_AUDIT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("ssh-audit"))')"
 echo "  protoaudit: $("$PYTHON" -c 'import importlib.metadata as m; print(m.version("protoaudit"))' 2>/dev/null || echo '?')"
