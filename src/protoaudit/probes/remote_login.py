@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import socket
 import time
@@ -39,7 +40,9 @@ from protoaudit.proto.remote_login import (
 LOCAL_USER = "protoaudit"
 REMOTE_USER = "pa-nosuchuser"
 MAX_READ = 4096
+QUOTED = 64  # bytes of an unrecognised answer quoted in the failure
 RESERVED_PORTS = range(1023, 511, -1)
+_SOURCE_PORT_BUSY = (errno.EADDRINUSE, errno.EADDRNOTAVAIL)
 
 _REQUESTS = {
     "rlogin": lambda: rlogin_request(LOCAL_USER, REMOTE_USER, "xterm/38400"),
@@ -52,15 +55,25 @@ def _connect(address: str, port: int, timeout: float, *, reserved: bool) -> sock
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     if not reserved:
         return socket.create_connection((address, port), timeout=timeout)
+    deadline = time.monotonic() + timeout
     for local in RESERVED_PORTS:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", local))  # noqa: S104
-            sock.settimeout(timeout)
-            sock.connect((address, port))
         except OSError:
             sock.close()
-            continue
+            continue  # another program's port
+        try:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            sock.connect((address, port))
+        except OSError as error:
+            sock.close()
+            # Only a source port still tied to this peer (TIME_WAIT) is worth another
+            # try; a refusal or a timeout is the server's answer, and trying the next
+            # of 512 ports on a server that stopped accepting would take 512 timeouts.
+            if error.errno in _SOURCE_PORT_BUSY and time.monotonic() < deadline:
+                continue
+            raise
         return sock
     raise OSError("no reserved source port free")
 
@@ -122,7 +135,12 @@ def _r_service(protocol: str, address: str, port: int, timeout: float) -> Observ
 
 
 def _unconfirmed(protocol: str, data: bytes) -> ConnectionFailure:
-    what = f"sent {_quote(data)[:120]!r}" if data else "sent nothing"
+    # The bytes' repr escapes every control byte, and QUOTED bytes keep it short
+    # (at most four characters a byte) whatever the server floods.
+    what = "sent nothing"
+    if data:
+        more = "\u2026" if len(data) > QUOTED else ""
+        what = f"sent {data[:QUOTED]!r}{more}"
     return ConnectionFailure("remote-login", "not-confirmed", f"{protocol}: the server {what}")
 
 
@@ -136,7 +154,11 @@ def confirm_blocking(protocol: str, address: str, port: int, timeout: float) -> 
             return _telnet(address, port, timeout)
         return _r_service(protocol, address, port, timeout)
     except OSError as error:
-        kind = "refused" if isinstance(error, ConnectionRefusedError) else "connect"
+        kind = "connect"
+        if isinstance(error, ConnectionRefusedError):
+            kind = "refused"
+        elif isinstance(error, TimeoutError):
+            kind = "timeout"
         return ConnectionFailure("connect", kind, f"{protocol}: {error}"[:300])
 
 

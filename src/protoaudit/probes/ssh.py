@@ -81,19 +81,16 @@ KEX_PREFERENCE = (
     "diffie-hellman-group18-sha512",
 )
 MAX_EXCHANGE_BYTES = 256 * 1024  # identification, KEXINIT and one reply fit many times over
+PREFIX_SHOWN = 48  # bytes of a non-SSH answer quoted in the failure, for telling what it is
+MAX_DETAIL = 400  # characters of a failure's detail: the reason, then the quoted bytes
 
 
-class _Stopped(Exception):
-    """The exchange ended without what was asked for; the observation says why."""
+async def _exchange(context: ProbeContext, machine: KeyExchange, events: list[Event]) -> None:
+    """Drive `machine` over one connection to its end, appending every event to `events`.
 
-    def __init__(self, observation: Observation) -> None:
-        super().__init__(observation)
-        self.observation = observation
-
-
-async def _exchange(context: ProbeContext, machine: KeyExchange) -> list[Event]:
-    """Drive `machine` over one connection to its end; every event, in order."""
-    events: list[Event] = []
+    The events land in the caller's list as they come, so that what the server did
+    say (its identification, say) survives a TransportError raised later.
+    """
     received = 0
     async with context.connection() as conn:
         while True:
@@ -103,7 +100,7 @@ async def _exchange(context: ProbeContext, machine: KeyExchange) -> list[Event]:
             while (event := machine.next_event()) is not None:
                 events.append(event)
             if machine.finished:
-                return events
+                return
             data = await conn.receive()
             received += len(data)
             if received > MAX_EXCHANGE_BYTES:
@@ -111,7 +108,7 @@ async def _exchange(context: ProbeContext, machine: KeyExchange) -> list[Event]:
             machine.receive_data(data)
 
 
-def _stopped_by(events: list[Event], probe: str) -> Observation | None:
+def _stopped_by(events: list[Event], probe: str) -> ProbeFailure | None:
     """A failure observation when the exchange ended badly, else None."""
     for event in events:
         if isinstance(event, Malformed):
@@ -185,15 +182,12 @@ async def survey(context: ProbeContext) -> tuple[list[Observation], SshAlgorithm
     machine = KeyExchange(
         ClientOffer("curve25519-sha256", "ssh-ed25519"), os.urandom, stop_after="kexinit"
     )
+    events: list[Event] = []
+    transport_error: TransportError | None = None
     try:
-        events = await _exchange(context, machine)
+        await _exchange(context, machine, events)
     except TransportError as error:
-        identified = [
-            _identification(event.identification)
-            for event in _drain(machine)
-            if isinstance(event, IdentificationReceived)
-        ]
-        return [*identified, ConnectionFailure("ssh", error.kind, error.detail)], None
+        transport_error = error
     found: list[Observation] = []
     algorithms: SshAlgorithms | None = None
     for event in events:
@@ -203,22 +197,28 @@ async def survey(context: ProbeContext) -> tuple[list[Observation], SshAlgorithm
             algorithms = _algorithms(event.kex_init)
             found.append(algorithms)
     if algorithms is None:
-        failure = _stopped_by(events, "ssh")
-        if any(isinstance(event, UnsupportedVersion) for event in events):
-            failure = ConnectionFailure("ssh", "ssh1-only", "the server speaks SSH-1 only")
-        elif failure is None:
-            failure = ConnectionFailure("ssh", "no-kexinit", "the server sent no KEXINIT")
-        elif isinstance(failure, ProbeFailure):
-            failure = ConnectionFailure("ssh", failure.reason, failure.detail)
-        found.append(failure)
+        found.append(_survey_failure(events, transport_error, machine.received_prefix))
     return found, algorithms
 
 
-def _drain(machine: KeyExchange) -> list[Event]:
-    events = []
-    while (event := machine.next_event()) is not None:
-        events.append(event)
-    return events
+def _survey_failure(
+    events: list[Event], transport_error: TransportError | None, received: bytes
+) -> ConnectionFailure:
+    """Why the survey got no KEXINIT; before an identification, what the server sent instead."""
+    if any(isinstance(event, UnsupportedVersion) for event in events):
+        return ConnectionFailure("ssh", "ssh1-only", "the server speaks SSH-1 only")
+    stopped = _stopped_by(events, "ssh")
+    if transport_error is not None:
+        reason, detail = transport_error.kind, transport_error.detail
+    elif stopped is not None:
+        reason, detail = stopped.reason, stopped.detail
+    else:
+        reason, detail = "no-kexinit", "the server sent no KEXINIT"
+    identified = any(isinstance(event, IdentificationReceived) for event in events)
+    if not identified and received:
+        # repr() escapes every control byte: the detail is safe to show as it is.
+        detail = f"{detail}; it began {received[:PREFIX_SHOWN]!r}"
+    return ConnectionFailure("ssh", reason, detail[:MAX_DETAIL])
 
 
 def _kex_for_keys(algorithms: SshAlgorithms) -> str | None:
@@ -230,8 +230,9 @@ def _kex_for_keys(algorithms: SshAlgorithms) -> str | None:
 
 async def probe_host_key(context: ProbeContext, kex: str, algorithm: str) -> list[Observation]:
     machine = KeyExchange(ClientOffer(kex, algorithm), os.urandom)
+    events: list[Event] = []
     try:
-        events = await _exchange(context, machine)
+        await _exchange(context, machine, events)
     except TransportError as error:
         return [ProbeFailure("ssh_host_keys", error.kind, f"{algorithm}: {error.detail}")]
     replies = [event for event in events if isinstance(event, KexReplyReceived)]
@@ -247,8 +248,9 @@ async def probe_gex(
     machine = KeyExchange(
         ClientOffer(kex, host_key), os.urandom, stop_after="gex_group", gex_sizes=sizes
     )
+    events: list[Event] = []
     try:
-        events = await _exchange(context, machine)
+        await _exchange(context, machine, events)
     except TransportError as error:
         return [ProbeFailure("ssh_gex", error.kind, f"{kex} {sizes}: {error.detail}")]
     for event in events:
@@ -288,6 +290,12 @@ async def probe_auth_methods(context: ProbeContext) -> list[Observation]:
     except (OSError, asyncssh.Error) as error:
         detail = str(error)[:300] or type(error).__name__
         return [ProbeFailure("ssh_auth_methods", "ssh", detail)]
+    except Exception as error:  # noqa: BLE001 - see below
+        # asyncssh hands any exception its parser raised on the server's bytes to the
+        # caller (a zero packet_length gives PacketDecodeError, a ValueError): that is
+        # the server's doing, and must not take the other probes' results with it.
+        detail = f"asyncssh failed on the server's bytes: {type(error).__name__}: {error}"
+        return [ProbeFailure("ssh_auth_methods", "ssh-client-error", detail[:300])]
     names = tuple(str(method) for method in methods)
     return [SshAuthMethods(username=UNKNOWN_USER, methods=names, none_accepted="none" in names)]
 
@@ -315,5 +323,17 @@ async def run_ssh_probes(context: ProbeContext, sink: list[Observation]) -> None
     if usable_key is not None:
         jobs += [probe_gex(context, m, usable_key, sizes) for m in gex for sizes in GEX_REQUESTS]
     jobs.append(probe_auth_methods(context))
-    for result in await asyncio.gather(*jobs):
-        sink.extend(result)
+    results: list[list[Observation]] = [[] for _ in jobs]
+
+    async def run(index: int, job: Awaitable[list[Observation]]) -> None:
+        results[index] = await job
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, job in enumerate(jobs):
+                group.create_task(run(index, job))
+    finally:
+        # What finished, in the jobs' order, even when the target's deadline cancelled
+        # the rest: the scan then says the results are partial, and they are.
+        for result in results:
+            sink.extend(result)
