@@ -14,15 +14,13 @@ whose ``known`` is False, so that whatever a peer sent survives into a report.
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import TypeVar
 
-from protoaudit.errors import ProtoauditError
+from protoaudit.registry.data_files import RegistryDataError, number, read_rows
 
 __all__ = [
     "UNKNOWN",
@@ -51,10 +49,6 @@ UNKNOWN = "UNKNOWN"
 _FAMILY_SUFFIX = "*"
 _SUPPORT_VALUES = frozenset({"default", "supported", "later", "removed", ""})
 _T = TypeVar("_T")
-
-
-class RegistryDataError(ProtoauditError):
-    """A packaged registry file is malformed: a bug in protoaudit, not in the peer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,28 +142,6 @@ class DisconnectReason:
 # -- reading the files -------------------------------------------------------------------
 
 
-def _read_rows(filename: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """The rows of a data file, with `#` comment lines skipped and the header checked."""
-    data = resources.files("protoaudit.registry").joinpath("data")
-    text = data.joinpath(filename).read_text("utf-8")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    reader = csv.DictReader(lines)
-    if tuple(reader.fieldnames or ()) != columns:
-        raise RegistryDataError(f"{filename}: header is {reader.fieldnames}, expected {columns}")
-    rows = list(reader)
-    for number, row in enumerate(rows, start=1):
-        if None in row or any(value is None for value in row.values()):
-            raise RegistryDataError(f"{filename}: row {number} has the wrong number of fields")
-    return rows
-
-
-def _number(filename: str, text: str) -> int:
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise RegistryDataError(f"{filename}: bad number {text!r}") from None
-
-
 def _flag(filename: str, text: str, *, true: str, false: str) -> bool:
     if text not in (true, false):
         raise RegistryDataError(f"{filename}: expected {true!r} or {false!r}, got {text!r}")
@@ -186,7 +158,7 @@ def _by_name(
     filename: str, columns: tuple[str, ...], build: Callable[[dict[str, str]], _T]
 ) -> Mapping[str, _T]:
     table: dict[str, _T] = {}
-    for row in _read_rows(filename, columns):
+    for row in read_rows(filename, columns):
         name = row["name"]
         if not name or name in table:
             raise RegistryDataError(f"{filename}: empty or duplicate name {name!r}")
@@ -315,8 +287,8 @@ def _encryption_from_row(row: dict[str, str]) -> EncryptionAlgorithm:
     return EncryptionAlgorithm(
         name=row["name"],
         aead=_flag(f, row["aead"], true="1", false="0"),
-        key_bits=_number(f, row["key_bits"]),
-        block_bits=_number(f, row["block_bits"]),
+        key_bits=number(f, row["key_bits"]),
+        block_bits=number(f, row["block_bits"]),
         mode=row["mode"],
         reference=row["reference"],
         iana=_flag(f, row["iana"], true="Y", false="N"),
@@ -346,7 +318,7 @@ def _mac_from_row(row: dict[str, str]) -> MacAlgorithm:
     return MacAlgorithm(
         name=row["name"],
         etm=_flag(f, row["etm"], true="1", false="0"),
-        tag_bits=_number(f, row["tag_bits"]),
+        tag_bits=number(f, row["tag_bits"]),
         hash=row["hash"],
         reference=row["reference"],
         iana=_flag(f, row["iana"], true="Y", false="N"),
@@ -402,8 +374,8 @@ _DISCONNECT_FILE = "ssh_disconnect_reasons.csv"
 @functools.cache
 def disconnect_reasons() -> Mapping[int, DisconnectReason]:
     table: dict[int, DisconnectReason] = {}
-    for row in _read_rows(_DISCONNECT_FILE, ("code", "name")):
-        code = _number(_DISCONNECT_FILE, row["code"])
+    for row in read_rows(_DISCONNECT_FILE, ("code", "name")):
+        code = number(_DISCONNECT_FILE, row["code"])
         if code in table:
             raise RegistryDataError(f"{_DISCONNECT_FILE}: duplicate code {code}")
         table[code] = DisconnectReason(code, row["name"])

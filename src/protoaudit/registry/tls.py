@@ -11,15 +11,13 @@ Lookups by name raise ``KeyError``; they try the exact spelling first, then igno
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from protoaudit.errors import ProtoauditError
+from protoaudit.registry.data_files import RegistryDataError, number, read_rows
 
 __all__ = [
     "UNKNOWN",
@@ -58,10 +56,6 @@ _RECOMMENDED = frozenset({"Y", "N", "D"})
 _T = TypeVar("_T")
 # Ephemeral (EC)DH in the handshake; TLS 1.3 suites are added by CipherSuite.forward_secret.
 _FORWARD_SECRET_KEY_EXCHANGES = frozenset({"DHE", "ECDHE", "DHE_PSK", "ECDHE_PSK"})
-
-
-class RegistryDataError(ProtoauditError):
-    """A packaged registry file is malformed: a bug in protoaudit, not in the peer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,33 +135,11 @@ def _unknown_name(code: int) -> str:
 # -- reading the files -------------------------------------------------------------------
 
 
-def _read_rows(filename: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """The rows of a data file, with `#` comment lines skipped and the header checked."""
-    data = resources.files("protoaudit.registry").joinpath("data")
-    text = data.joinpath(filename).read_text("utf-8")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    reader = csv.DictReader(lines)
-    if tuple(reader.fieldnames or ()) != columns:
-        raise RegistryDataError(f"{filename}: header is {reader.fieldnames}, expected {columns}")
-    rows = list(reader)
-    for number, row in enumerate(rows, start=1):
-        if None in row or any(value is None for value in row.values()):
-            raise RegistryDataError(f"{filename}: row {number} has the wrong number of fields")
-    return rows
-
-
 def _code(filename: str, text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
         raise RegistryDataError(f"{filename}: bad code {text!r}") from None
-
-
-def _number(filename: str, text: str) -> int:
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise RegistryDataError(f"{filename}: bad number {text!r}") from None
 
 
 def _recommended(filename: str, text: str) -> str | None:
@@ -246,7 +218,7 @@ def _suite_from_row(row: dict[str, str]) -> CipherSuite:
         authentication=row["authentication"],
         encryption=row["encryption"],
         mac=row["mac"],
-        bits=_number(f, row["bits"]),
+        bits=number(f, row["bits"]),
         export=row["export"] == "1",
         min_version=min_version,
         recommended=_recommended(f, row["recommended"]),
@@ -256,7 +228,7 @@ def _suite_from_row(row: dict[str, str]) -> CipherSuite:
 @functools.cache
 def cipher_suites() -> Mapping[int, CipherSuite]:
     """Every cipher suite IANA lists, the SCSVs, and the SSL 2.0 cipher kinds, by code."""
-    suites = [_suite_from_row(row) for row in _read_rows(_SUITES_FILE, _SUITE_COLUMNS)]
+    suites = [_suite_from_row(row) for row in read_rows(_SUITES_FILE, _SUITE_COLUMNS)]
     return _by_code(_SUITES_FILE, ((s.code, s.name, s) for s in suites))
 
 
@@ -308,13 +280,13 @@ _GROUPS_FILE = "tls_groups.csv"
 @functools.cache
 def groups() -> Mapping[int, Group]:
     """Every supported group IANA lists, by code."""
-    rows = _read_rows(_GROUPS_FILE, ("code", "name", "kind", "bits", "recommended"))
+    rows = read_rows(_GROUPS_FILE, ("code", "name", "kind", "bits", "recommended"))
     entries = [
         Group(
             code=_code(_GROUPS_FILE, row["code"]),
             name=row["name"],
             kind=row["kind"],
-            bits=_number(_GROUPS_FILE, row["bits"]),
+            bits=number(_GROUPS_FILE, row["bits"]),
             recommended=_recommended(_GROUPS_FILE, row["recommended"]),
         )
         for row in rows
@@ -346,7 +318,7 @@ _SCHEMES_FILE = "tls_signature_schemes.csv"
 @functools.cache
 def signature_schemes() -> Mapping[int, SignatureScheme]:
     """TLS 1.3 signature schemes and the TLS 1.2 hash/signature pairs, by code."""
-    rows = _read_rows(_SCHEMES_FILE, ("code", "name", "recommended"))
+    rows = read_rows(_SCHEMES_FILE, ("code", "name", "recommended"))
     entries = [
         SignatureScheme(
             code=_code(_SCHEMES_FILE, row["code"]),
@@ -382,7 +354,7 @@ _EXTENSIONS_FILE = "tls_extensions.csv"
 @functools.cache
 def extensions() -> Mapping[int, Extension]:
     """Every extension type IANA lists (not GREASE or reserved values), by code."""
-    rows = _read_rows(_EXTENSIONS_FILE, ("code", "name", "recommended"))
+    rows = read_rows(_EXTENSIONS_FILE, ("code", "name", "recommended"))
     entries = [
         Extension(
             code=_code(_EXTENSIONS_FILE, row["code"]),
@@ -418,7 +390,7 @@ _ALERTS_FILE = "tls_alerts.csv"
 @functools.cache
 def alerts() -> Mapping[int, Alert]:
     """Every alert description IANA lists, by code."""
-    rows = _read_rows(_ALERTS_FILE, ("code", "name"))
+    rows = read_rows(_ALERTS_FILE, ("code", "name"))
     entries = [Alert(code=_code(_ALERTS_FILE, row["code"]), name=row["name"]) for row in rows]
     return _by_code(_ALERTS_FILE, ((a.code, a.name, a) for a in entries))
 
