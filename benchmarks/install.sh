@@ -68,6 +68,13 @@ fi
 if ! "$PYTHON" -c 'import protoaudit' 2>/dev/null; then
     "$PYTHON" -m pip install --quiet -e "$ROOT"
 fi
+# ...and, for ssh.py's timings, into a venv of its own like ssh-audit's: a venv
+# reads no .pth file of the base interpreter's site-packages, so both tools
+# start the same way. Reinstalled every time, so that it is the code checked out.
+PROTOAUDIT_VENV="$HERE/.venv-protoaudit"
+[[ -x "$PROTOAUDIT_VENV/bin/python" ]] || "$PYTHON" -m venv "$PROTOAUDIT_VENV"
+"$PROTOAUDIT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$ROOT"
+[[ -f "$PROTOAUDIT_VENV/.gitignore" ]] || echo '*' >"$PROTOAUDIT_VENV/.gitignore"
 
 echo "benchmarks/install.sh: peers ready:"
 echo "  testssl.sh: $(dpkg-query -W -f='${Version}' testssl.sh)"

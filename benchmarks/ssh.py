@@ -271,8 +271,12 @@ PARSERS: dict[str, Callable[[Path, int], Parsed]] = {
 
 
 def find_protoaudit() -> list[str] | None:
-    # The console script beside this interpreter, not a version manager's
-    # shim (pyenv's adds ~0.1 s that ssh-audit, run from its venv, does not pay).
+    # Its own venv first (install.sh makes it, like ssh-audit's): both tools then
+    # start the same way. Else the console script beside this interpreter, not a
+    # version manager's shim (pyenv's adds ~0.1 s that ssh-audit does not pay).
+    venv = HERE / ".venv-protoaudit" / "bin" / "protoaudit"
+    if venv.exists():
+        return [str(venv)]
     beside = Path(sys.executable).parent / "protoaudit"
     if beside.is_file():
         return [str(beside)]
@@ -324,6 +328,26 @@ def command(
         argv += ["--script-args", "ssh_hostkey='sha256 full'", "-oX", str(out), ONLY_HOST]
         return argv, out, False
     raise ValueError(tool)
+
+
+def batch_seconds(
+    tool: str, exe: list[str], targets: list[Target], out_dir: Path, *, timeout: float
+) -> float | None:
+    """Wall time of one invocation that audits every target (an estate, in small)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if tool == "protoaudit":
+        urls = [f"ssh://{ONLY_HOST}:{t.port}" for t in targets]
+        argv = [*exe, "audit", *urls, "--json", str(out_dir / "protoaudit-batch.json"), "-q"]
+    else:
+        listing = out_dir / "ssh-audit-targets.txt"
+        listing.write_text("".join(f"{ONLY_HOST}:{t.port}\n" for t in targets))
+        argv = [*exe, "-j", "--skip-rate-test", "-T", str(listing)]
+    started = time.monotonic()
+    try:
+        subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return time.monotonic() - started
 
 
 def answers_ssh(port: int) -> bool:
@@ -899,6 +923,20 @@ def main(argv: Iterable[str] | None = None) -> int:
                 ["bash", str(SSH_LAB / "stop.sh")], check=False, stdout=subprocess.DEVNULL
             )
 
+    batch: dict[str, float] = {}
+    if {"protoaudit", "ssh-audit"} <= set(tools) and len(targets) > 1:
+        for tool in ("protoaudit", "ssh-audit"):
+            exe = found[tool]
+            if exe is None:
+                continue
+            times = [
+                batch_seconds(tool, exe, targets, out_root / "batch", timeout=args.timeout)
+                for _ in range(args.repeat)
+            ]
+            done = [t for t in times if t is not None]
+            if done:
+                batch[tool] = median(done)
+                print(f"  all targets    {tool:10} {batch[tool]:.2f} s", file=sys.stderr)
     table, details, against, goal = render(targets, tools, runs)
     rate = (
         "ssh-audit with its DHEat connection-rate test"
@@ -918,6 +956,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     text = "\n".join(header) + table
     if goal:
         text += "\n" + goal_table(goal)
+    if len(batch) == 2:
+        ratio = batch["ssh-audit"] / batch["protoaudit"]
+        text += (
+            f"\nAll {len(targets)} targets in one invocation (protoaudit with every URL,"
+            f" ssh-audit -T FILE --skip-rate-test), median of {args.repeat}:"
+            f" protoaudit {batch['protoaudit']:.2f} s, ssh-audit {batch['ssh-audit']:.2f} s"
+            f" ({ratio:.2f}x).\n"
+        )
     if details:
         text += "\nDifferences, explained (last run of each tool):\n\n" + "\n".join(details) + "\n"
     if against:
@@ -934,6 +980,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         "tools": versions,
         "lab": lab_note,
         "ssh_audit_rate_test": args.ssh_audit_rate_test,
+        "batch_seconds": batch,
         "speed_goal": goal,
         "runs": [
             {

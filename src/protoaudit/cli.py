@@ -15,7 +15,6 @@ from typing import IO
 import click
 
 from protoaudit import __version__
-from protoaudit.demo import running_demo_servers
 from protoaudit.errors import TargetError
 from protoaudit.policy.findings import Severity
 from protoaudit.report import json_report
@@ -244,6 +243,9 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
 @click.option("-v", "--verbose", is_flag=True, help="Show every detail.")
 def demo(json_out: str | None, verbose: bool) -> None:
     """Start demo TLS servers inside protoaudit on 127.0.0.1, audit them, stop them."""
+    # Here, not at the top: the demo's certificate maker pulls in cryptography.x509.
+    from protoaudit.demo import running_demo_servers  # noqa: PLC0415
+
     with running_demo_servers() as (ca_file, servers):
         click.echo(
             "protoaudit demo: auditing "

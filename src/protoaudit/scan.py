@@ -27,15 +27,11 @@ from protoaudit.observations import (
 )
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.remote_login import run_remote_login_probe
-from protoaudit.probes.ssh import run_ssh_probes
-from protoaudit.probes.starttls import run_starttls_probes
-from protoaudit.probes.tls import run_tls_probes
 from protoaudit.proto.remote_login import parse_telnet
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import Dialog, DialogOutcome
 from protoaudit.results import TargetResult
-from protoaudit.targets import SERVICES, Target
+from protoaudit.targets import SERVICES, Service, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +57,29 @@ def _dialog_observation(outcome: DialogOutcome, *, upgraded: bool = True) -> Sta
         upgraded=upgraded,
         failure=outcome.failure,
     )
+
+
+async def _run_family(
+    context: ProbeContext, service: Service, observations: list[Observation]
+) -> None:
+    # Imported here, not at the top: an SSH audit need not load pyOpenSSL and the
+    # TLS codec, nor a TLS audit asyncssh (start-up time is most of a quick audit).
+    if service.family == "ssh":
+        from protoaudit.probes.ssh import run_ssh_probes  # noqa: PLC0415
+
+        await run_ssh_probes(context, observations)
+    elif service.family == "remote-login":
+        from protoaudit.probes.remote_login import run_remote_login_probe  # noqa: PLC0415
+
+        await run_remote_login_probe(context, service.name, observations)
+    else:
+        from protoaudit.probes.starttls import run_starttls_probes  # noqa: PLC0415
+        from protoaudit.probes.tls import run_tls_probes  # noqa: PLC0415
+
+        await asyncio.gather(
+            run_tls_probes(context, observations),
+            run_starttls_probes(context, service, observations),
+        )
 
 
 async def _probe_address(
@@ -121,15 +140,7 @@ async def _probe_address(
     )
     try:
         async with asyncio.timeout(options.target_deadline):
-            if service.family == "ssh":
-                await run_ssh_probes(context, observations)
-            elif service.family == "remote-login":
-                await run_remote_login_probe(context, service.name, observations)
-            else:
-                await asyncio.gather(
-                    run_tls_probes(context, observations),
-                    run_starttls_probes(context, service, observations),
-                )
+            await _run_family(context, service, observations)
     except TimeoutError:
         observations.append(
             ProbeFailure(

@@ -6,15 +6,18 @@ identifies and then says nothing, SSH-1 servers, a server that hangs up in
 the middle of a key exchange or sends DISCONNECT, garbage on an ssh://
 target, a telnet:// target that sends terminal escapes or floods IAC bytes,
 an rsh:// target whose first byte is neither 0 nor 1, and a batch with one
-hostile target among good ones. Beside them: asyncssh (the auth-methods
-probe) meeting a hostile identification or key exchange, a target deadline
-that must keep what finished, and a remote-login server that stops accepting.
+hostile target among good ones. Beside them: the auth-methods query (our own
+transport past NEWKEYS) meeting a server that stalls, closes, floods or sends
+bytes that are not what the new keys make; asyncssh (its fallback, for servers
+with no cipher or MAC of ours) meeting a hostile identification or key
+exchange; a target deadline that must keep what finished, and a remote-login
+server that stops accepting.
 
 The SSH peers speak just enough SSH to be wrong in the way they mean to be:
 identification, KEXINIT and a curve25519-sha256 reply signed with an Ed25519
 host key, built with protoaudit's own encoders and `cryptography`. They never
-send NEWKEYS, so asyncssh's auth-methods probe always ends in a recorded
-failure against them; what matters is that it ends, in time, as data.
+send NEWKEYS, so the auth-methods probe always ends in a recorded failure
+against them; what matters is that it ends, in time, as data.
 
 Every audit must end within a bound, record what happened as observations
 (never an internal error), and show nothing a terminal would act on.
@@ -27,7 +30,7 @@ import hashlib
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
@@ -112,6 +115,12 @@ KEX_INIT = KexInit(
     compression_algorithms_client_to_server=("none",),
     compression_algorithms_server_to_client=("none",),
 )
+# A MAC the auth-methods query lacks, so that the probe falls back to asyncssh.
+FALLBACK_KEX_INIT = replace(
+    KEX_INIT,
+    mac_algorithms_client_to_server=("hmac-md5",),
+    mac_algorithms_server_to_client=("hmac-md5",),
+)
 
 
 def packet(payload: bytes) -> bytes:
@@ -134,11 +143,18 @@ async def read_packet(reader: Reader) -> bytes:
 class ClientFlight:
     identification: bytes  # without CR LF
     kex_init: bytes  # the KEXINIT payload
+    server_kex_init: KexInit = KEX_INIT  # what the server sent, for the exchange hash
 
     @property
     def asyncssh(self) -> bool:
-        """The auth-methods probe's connection, not one of protoaudit's own codec."""
+        """The auth-methods probe's fallback connection, not one of protoaudit's own codec."""
         return b"asyncssh" in self.identification.lower()
+
+    @property
+    def auth_query(self) -> bool:
+        """The auth-methods query of our own codec: it alone offers compression "none" only."""
+        offer = KexInit.decode(self.kex_init)
+        return not self.asyncssh and offer.compression_algorithms_client_to_server == ("none",)
 
 
 async def read_identification(reader: Reader) -> bytes:
@@ -151,11 +167,13 @@ async def read_identification(reader: Reader) -> bytes:
     return identification
 
 
-async def read_client(reader: Reader, identification: bytes) -> ClientFlight:
+async def read_client(
+    reader: Reader, identification: bytes, server_kex_init: KexInit = KEX_INIT
+) -> ClientFlight:
     kex_init = await read_packet(reader)
     while kex_init[0] != MessageNumber.KEXINIT:  # asyncssh may send IGNORE first
         kex_init = await read_packet(reader)
-    return ClientFlight(identification, kex_init)
+    return ClientFlight(identification, kex_init, server_kex_init)
 
 
 def kex_reply(client: ClientFlight, init: bytes, server_identification: bytes) -> bytes:
@@ -169,7 +187,7 @@ def kex_reply(client: ClientFlight, init: bytes, server_identification: bytes) -
         string(client.identification)
         + string(server_identification)
         + string(client.kex_init)
-        + string(KEX_INIT.encode())
+        + string(client.server_kex_init.encode())
         + string(HOST_KEY_BLOB)
         + string(client_value)
         + string(server_value)
@@ -191,6 +209,7 @@ def ssh_server(
     identification: bytes = IDENTIFICATION,
     after_kex_init: Misbehaviour | None = None,
     to_asyncssh: bytes | None = None,
+    kex_init: KexInit = KEX_INIT,
 ) -> Handler:
     """A server that sends `before`, its identification and KEXINIT, then by default
     answers one curve25519 key exchange and stops there (no NEWKEYS).
@@ -207,8 +226,8 @@ def ssh_server(
             await send(writer, to_asyncssh)
             await stall_until_hangup(reader)
             return
-        await send(writer, before + identification + b"\r\n" + packet(KEX_INIT.encode()))
-        client = await read_client(reader, client_identification)
+        await send(writer, before + identification + b"\r\n" + packet(kex_init.encode()))
+        client = await read_client(reader, client_identification, kex_init)
         if after_kex_init is not None:
             await after_kex_init(reader, writer, client)
             return
@@ -677,7 +696,7 @@ def hostile_to_asyncssh(misbehaviour: Misbehaviour) -> Handler:
         await send(writer, kex_reply(client, init, IDENTIFICATION))
         await stall_until_hangup(reader)
 
-    return ssh_server(after_kex_init=after_kex_init)
+    return ssh_server(after_kex_init=after_kex_init, kex_init=FALLBACK_KEX_INIT)
 
 
 # label: (what asyncssh meets after its KEXINIT, the failure's reason, words its detail has)
@@ -711,6 +730,74 @@ def test_the_auth_methods_probe_ends_in_time_on_a_hostile_key_exchange(
     assert any(words.lower() in failure.detail.lower() for words in details), failure
 
 
+def hostile_after_reply(misbehaviour: Misbehaviour) -> Handler:
+    """A server that answers every key exchange, then misbehaves to the auth-methods query
+    where a server sends NEWKEYS and answers under the new keys."""
+
+    async def after_kex_init(reader: Reader, writer: Writer, client: ClientFlight) -> None:
+        init = await read_packet(reader)
+        await send(writer, kex_reply(client, init, IDENTIFICATION))
+        if client.auth_query:
+            await misbehaviour(reader, writer, client)
+        else:
+            await stall_until_hangup(reader)
+
+    return ssh_server(after_kex_init=after_kex_init)
+
+
+def sends(data: bytes, *, forever: bool = False) -> Misbehaviour:
+    async def misbehaviour(reader: Reader, writer: Writer, client: ClientFlight) -> None:
+        del client
+        if forever:
+            await write_forever(writer, data)
+        else:
+            await send(writer, data)
+            await stall_until_hangup(reader)
+
+    return misbehaviour
+
+
+NEWKEYS = packet(bytes([MessageNumber.NEWKEYS]))
+# label: (what the query meets after the reply, the failure's reason, words its detail has)
+AFTER_QUERY_REPLY: dict[str, tuple[Misbehaviour, str, tuple[str, ...]]] = {
+    "stall": (stall, "timeout", ("0.5s",)),
+    "close": (close_at_once, "closed", ("",)),
+    "unexpected-message": (sends(packet(bytes([99, 1, 2, 3]))), "malformed", ("message 99",)),
+    # Bytes that no key made: the length they decrypt to, or the MAC, gives them away
+    "junk-under-new-keys": (sends(NEWKEYS + bytes(range(256)) * 4), "malformed", ("protected",)),
+    "ignore-flood": (
+        sends(packet(bytes([MessageNumber.IGNORE]) + string(b"x" * 100)), forever=True),
+        "malformed",
+        ("skipped messages",),
+    ),
+    "huge-plaintext-packet": (
+        sends((1 << 31).to_bytes(4, "big") + bytes(64)),
+        "malformed",
+        ("limit",),
+    ),
+}
+
+
+@pytest.mark.parametrize("label", sorted(AFTER_QUERY_REPLY))
+def test_the_auth_methods_query_ends_in_time_after_a_hostile_reply(
+    serve: Serve, label: str
+) -> None:
+    misbehaviour, reason, details = AFTER_QUERY_REPLY[label]
+    peer = serve(hostile_after_reply(misbehaviour))
+
+    seen = audit(f"ssh://127.0.0.1:{peer.port}")
+
+    # Then the query ends within its bound as a recorded failure, and never asks asyncssh
+    assert seen.elapsed < stall_bound(TIMEOUT)
+    seen.assert_no_internal_error()
+    (host_key,) = seen.of(SshHostKey)
+    assert host_key.signature_valid
+    (failure,) = seen.of(ProbeFailure)
+    assert (failure.probe, failure.reason) == ("ssh_auth_methods", reason), failure
+    assert any(words.lower() in failure.detail.lower() for words in details), failure
+    assert not seen.of(SshAuthMethods)
+
+
 ASYNCSSH_GREETINGS = {
     "endless-lines": b"not yet\r\n" * 4096,
     "huge-line": b"A" * MEGABYTE,
@@ -729,7 +816,7 @@ def test_the_auth_methods_probe_ends_in_time_on_a_hostile_identification(
     serve: Serve, label: str
 ) -> None:
     # Given a server that greets protoaudit's own codec properly, and asyncssh with junk
-    peer = serve(ssh_server(to_asyncssh=ASYNCSSH_GREETINGS[label]))
+    peer = serve(ssh_server(to_asyncssh=ASYNCSSH_GREETINGS[label], kex_init=FALLBACK_KEX_INIT))
 
     seen = audit(f"ssh://127.0.0.1:{peer.port}")
 

@@ -43,7 +43,6 @@ from protoaudit.proto.ssh.certificates import HostKey
 from protoaudit.proto.ssh.ident import Identification
 from protoaudit.proto.ssh.kex import (
     DisconnectReceived,
-    Event,
     GexGroupReceived,
     IdentificationReceived,
     KexInitReceived,
@@ -61,6 +60,7 @@ from protoaudit.proto.ssh.methods import (
     supported_kex_methods,
 )
 from protoaudit.proto.ssh.offer import ClientOffer
+from protoaudit.proto.ssh.userauth import AuthMethodsQuery, AuthMethodsReceived, QueryEvent
 
 UNKNOWN_USER = "protoaudit-nosuchuser"
 GEX_REQUESTS = ((2048, 3072, 8192), (1024, 2048, 8192))
@@ -85,7 +85,9 @@ PREFIX_SHOWN = 48  # bytes of a non-SSH answer quoted in the failure, for tellin
 MAX_DETAIL = 400  # characters of a failure's detail: the reason, then the quoted bytes
 
 
-async def _exchange(context: ProbeContext, machine: KeyExchange, events: list[Event]) -> None:
+async def _exchange(
+    context: ProbeContext, machine: KeyExchange | AuthMethodsQuery, events: list[QueryEvent]
+) -> None:
     """Drive `machine` over one connection to its end, appending every event to `events`.
 
     The events land in the caller's list as they come, so that what the server did
@@ -108,7 +110,7 @@ async def _exchange(context: ProbeContext, machine: KeyExchange, events: list[Ev
             machine.receive_data(data)
 
 
-def _stopped_by(events: list[Event], probe: str) -> ProbeFailure | None:
+def _stopped_by(events: list[QueryEvent], probe: str) -> ProbeFailure | None:
     """A failure observation when the exchange ended badly, else None."""
     for event in events:
         if isinstance(event, Malformed):
@@ -182,7 +184,7 @@ async def survey(context: ProbeContext) -> tuple[list[Observation], SshAlgorithm
     machine = KeyExchange(
         ClientOffer("curve25519-sha256", "ssh-ed25519"), os.urandom, stop_after="kexinit"
     )
-    events: list[Event] = []
+    events: list[QueryEvent] = []
     transport_error: TransportError | None = None
     try:
         await _exchange(context, machine, events)
@@ -202,7 +204,7 @@ async def survey(context: ProbeContext) -> tuple[list[Observation], SshAlgorithm
 
 
 def _survey_failure(
-    events: list[Event], transport_error: TransportError | None, received: bytes
+    events: list[QueryEvent], transport_error: TransportError | None, received: bytes
 ) -> ConnectionFailure:
     """Why the survey got no KEXINIT; before an identification, what the server sent instead."""
     if any(isinstance(event, UnsupportedVersion) for event in events):
@@ -230,7 +232,7 @@ def _kex_for_keys(algorithms: SshAlgorithms) -> str | None:
 
 async def probe_host_key(context: ProbeContext, kex: str, algorithm: str) -> list[Observation]:
     machine = KeyExchange(ClientOffer(kex, algorithm), os.urandom)
-    events: list[Event] = []
+    events: list[QueryEvent] = []
     try:
         await _exchange(context, machine, events)
     except TransportError as error:
@@ -248,7 +250,7 @@ async def probe_gex(
     machine = KeyExchange(
         ClientOffer(kex, host_key), os.urandom, stop_after="gex_group", gex_sizes=sizes
     )
-    events: list[Event] = []
+    events: list[QueryEvent] = []
     try:
         await _exchange(context, machine, events)
     except TransportError as error:
@@ -260,7 +262,28 @@ async def probe_gex(
     return [failure or ProbeFailure("ssh_gex", "no-group", f"{kex} {sizes}: no group")]
 
 
-async def probe_auth_methods(context: ProbeContext) -> list[Observation]:
+async def probe_auth_methods(
+    context: ProbeContext, kex: str | None, host_key: str | None
+) -> list[Observation]:
+    """Our own transport when the server has a cipher and MAC of ours, else asyncssh."""
+    if kex is None or host_key is None:
+        return await probe_auth_methods_asyncssh(context)
+    machine = AuthMethodsQuery(kex, host_key, os.urandom, username=UNKNOWN_USER)
+    events: list[QueryEvent] = []
+    try:
+        await _exchange(context, machine, events)
+    except TransportError as error:
+        return [ProbeFailure("ssh_auth_methods", error.kind, error.detail)]
+    for event in events:
+        if isinstance(event, AuthMethodsReceived):
+            return [SshAuthMethods(UNKNOWN_USER, event.methods, event.none_accepted)]
+    if any(isinstance(event, NoCommonAlgorithm) for event in events):
+        return await probe_auth_methods_asyncssh(context)
+    failure = _stopped_by(events, "ssh_auth_methods")
+    return [failure or ProbeFailure("ssh_auth_methods", "no-answer", "no answer to `none`")]
+
+
+async def probe_auth_methods_asyncssh(context: ProbeContext) -> list[Observation]:
     import asyncssh  # noqa: PLC0415 - heavy, and only SSH targets need it
 
     supported: dict[str, list[bytes]] = {
@@ -322,7 +345,7 @@ async def run_ssh_probes(context: ProbeContext, sink: list[Observation]) -> None
     ]
     if usable_key is not None:
         jobs += [probe_gex(context, m, usable_key, sizes) for m in gex for sizes in GEX_REQUESTS]
-    jobs.append(probe_auth_methods(context))
+    jobs.append(probe_auth_methods(context, kex, usable_key))
     results: list[list[Observation]] = [[] for _ in jobs]
 
     async def run(index: int, job: Awaitable[list[Observation]]) -> None:

@@ -61,6 +61,9 @@ class KexReplyReceived:
     exchange_hash: bytes
     signature_valid: bool  # key type and signature format fit the algorithm, and it verifies
     problem: str | None  # why not, in words; None when valid
+    # K as the exchange hash encodes it, and the hash: what the session keys come from.
+    shared_secret: bytes = field(default=b"", repr=False)
+    hash_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

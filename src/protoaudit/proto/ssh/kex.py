@@ -182,6 +182,7 @@ class KeyExchange:
         self._client_kex_init_payload = self._client_kex_init.encode()
         self._outgoing = bytearray(identification)
         self._outgoing += encode_packet(self._client_kex_init_payload, rng)
+        self.packets_sent = 1
         self._state = State.WAIT_IDENTIFICATION
         self._events: deque[Event] = deque()
         self._prefix = b""
@@ -206,6 +207,11 @@ class KeyExchange:
     def received_prefix(self) -> bytes:
         """The first RECEIVED_PREFIX_LENGTH bytes the server sent (fewer if it sent fewer)."""
         return self._prefix
+
+    @property
+    def packet_reader(self) -> PacketReader | None:
+        """The reader of the server's packets, for a caller that goes on past the reply."""
+        return self._packets
 
     def bytes_to_send(self) -> bytes:
         outgoing = bytes(self._outgoing)
@@ -371,6 +377,8 @@ class KeyExchange:
             exchange_hash=exchange_hash,
             signature_valid=problem is None,
             problem=problem,
+            shared_secret=self._agreement.shared_secret(),
+            hash_name=self._spec.hash_name,
         )
         self._enter(Incoming.REPLY, event, "reply")
 
@@ -394,6 +402,7 @@ class KeyExchange:
 
     def _send(self, payload: bytes) -> None:
         self._outgoing += encode_packet(payload, self._rng)
+        self.packets_sent += 1
 
     def _check(self, incoming: Incoming, field_name: str) -> State:
         next_state = _TRANSITIONS.get((self._state, incoming))

@@ -106,6 +106,12 @@ class PacketReader:
             )
         self._buffer += data
 
+    def take_buffered(self) -> bytes:
+        """What arrived after the last whole packet (bytes under new keys, after NEWKEYS)."""
+        buffered = bytes(self._buffer)
+        self._buffer.clear()
+        return buffered
+
     def next_payload(self) -> bytes | None:
         """The next packet's payload, or None until the whole packet has arrived."""
         if self._failure is not None:
