@@ -283,7 +283,8 @@ def sshd_target(name: str, template: str, run: Path, notes: list[str]) -> dict[s
     assert one["authenticationmethods"] == "any", "AuthenticationMethods is not modelled"
     host, port = one["listenaddress"].rsplit(":", 1)
     assert host == HOST
-    assert len(t["listenaddress"]) == 1
+    # The only other address is the whole-host one (see whole_host()).
+    assert all(a.startswith(ENV["WHOLE_HOST"] + ":") for a in t["listenaddress"][1:])
 
     # list_hostkey_types(): key by key in HostKey order, each key's names and
     # then its certificate's (a HostCertificate belongs to the key it
@@ -545,6 +546,8 @@ def plaintext_targets(run: Path) -> list[dict[str, Any]]:
         if m := re.match(r"#\s*target:\s*(\S+)", line):
             pending = m[1]
             continue
+        if pending == "whole-host":
+            continue  # the same daemons again; whole_host() describes them
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         assert pending, f"inetd.conf.in: no '# target:' before {line!r}"
@@ -613,6 +616,25 @@ def build() -> dict[str, Any]:
             "A reserved source port (512-1023) needs root.",
         ],
         "targets": {t["name"]: t for t in targets},
+        "whole_host": whole_host(),
+    }
+
+
+def whole_host() -> dict[str, object]:
+    """What listens on WHOLE_HOST, read from the templates that bind it."""
+    services = {"telnetd": "telnet", "in.rexecd": "rexec", "in.rlogind": "rlogin", "in.rshd": "rsh"}
+    listening: dict[str, str] = {}
+    for line in (HERE / "inetd.conf.in").read_text().splitlines():
+        if found := re.match(r"@WHOLE_HOST@:(\d+) .* (\S+)$", line):
+            listening[found[1]] = services[found[2]]
+    sshd = (HERE / "sshd-hardened.conf.in").read_text()
+    for port in re.findall(r"^ListenAddress @WHOLE_HOST@:(\d+)$", sshd, re.MULTILINE):
+        listening[port] = "ssh"
+    return {
+        "address": ENV["WHOLE_HOST"],
+        "note": "ssh is ssh-hardened, the others are the inetd services of the same names; "
+        "no other TCP port is open on this address.",
+        "open_ports": dict(sorted(listening.items(), key=lambda item: int(item[0]))),
     }
 
 

@@ -484,7 +484,7 @@ class Check:
 
 
 def listeners_on_lab_address() -> list[str]:
-    """Every listening socket of a lab server (and its children) must be on the lab host."""
+    """The lab servers listen on exactly the targets' addresses and the whole-host ones."""
     pids = set()
     for pidfile in RUN.glob("*/pid"):
         pid = pidfile.read_text().strip()
@@ -492,15 +492,18 @@ def listeners_on_lab_address() -> list[str]:
         children = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True, check=False)
         pids.update(children.stdout.split())
     out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
-    bad, count = [], 0
+    whole = TRUTH["whole_host"]
+    expected = {f"{gt.HOST}:{t['port']}" for t in TRUTH["targets"].values()}
+    expected |= {f"{whole['address']}:{port}" for port in whole["open_ports"]}
+    bad, seen = [], set()
     for line in out.splitlines():
         if any(f"pid={p}," in line for p in pids):
-            count += 1
             local = line.split()[3]
-            if not local.startswith(f"{gt.HOST}:"):
+            seen.add(local)
+            if local not in expected:
                 bad.append(line)
-    if count != len({t["port"] for t in TRUTH["targets"].values()}):
-        bad.append(f"{count} listening sockets for {len(TRUTH['targets'])} targets")
+    if missing := expected - seen:
+        bad.append(f"not listening: {sorted(missing)}")
     return bad
 
 

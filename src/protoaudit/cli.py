@@ -20,7 +20,13 @@ from protoaudit.policy.findings import Severity
 from protoaudit.report import json_report
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.scan import AuditOptions, audit_targets
-from protoaudit.targets import SERVICES, Target, parse_target, read_target_lines
+from protoaudit.targets import (
+    SERVICES,
+    Target,
+    every_service,
+    parse_target,
+    read_target_lines,
+)
 
 STARTTLS_SERVICES = [name for name, service in SERVICES.items() if service.dialog]
 EXIT_FINDINGS = 1
@@ -39,6 +45,15 @@ def _targets(
     if input_file is not None:
         for number, text in read_target_lines(input_file):
             yield from _parse_one(text, f"{input_file.name}:{number}: {text}", parse, errors)
+
+
+def _whole_hosts(targets: Iterator[Target]) -> Iterator[Target]:
+    """Every well-known port of each host named (once per host, whatever port was given)."""
+    seen: set[str] = set()
+    for target in targets:
+        if target.host not in seen:
+            seen.add(target.host)
+            yield from every_service(target)
 
 
 def _parse_one(
@@ -189,6 +204,11 @@ def main() -> None:
     show_default=True,
     help="Connections open at once to one address.",
 )
+@click.option(
+    "--all-services",
+    is_flag=True,
+    help="Audit each target's host on every well-known port (TLS, mail, FTP, SSH, telnet, r*).",
+)
 @click.option("--fail-on", type=_severities, help="Exit 1 when a finding is at least this severe.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal report (errors still go to stderr).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every detail, certificates in full.")
@@ -205,6 +225,7 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     ca_file: str | None,
     concurrency: int,
     per_host: int,
+    all_services: bool,
     fail_on: str | None,
     quiet: bool,
     verbose: bool,
@@ -224,8 +245,9 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
         all_addresses=all_addresses,
     )
     errors: list[UnscannedTarget] = []
+    parsed = _targets(targets, input_file, partial(parse_target, sni=sni, service=starttls), errors)
     code = _run(
-        _targets(targets, input_file, partial(parse_target, sni=sni, service=starttls), errors),
+        _whole_hosts(parsed) if all_services else parsed,
         errors,
         options,
         json_out=json_out,

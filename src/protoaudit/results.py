@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from protoaudit.observations import Observation
+from protoaudit.observations import ConnectionFailure, Observation
 from protoaudit.policy.findings import Finding
 from protoaudit.policy.grade import Grade
 from protoaudit.targets import Target
@@ -20,6 +20,17 @@ class TargetResult:
     observations: tuple[Observation, ...]
     findings: tuple[Finding, ...]
     grade: Grade | None  # None when no TLS version answered
+
+    @property
+    def closed(self) -> bool:
+        """A port of a whole-host audit (--all-services) that no connection reached."""
+        return (
+            self.target.sweep
+            and bool(self.observations)
+            and all(
+                isinstance(o, ConnectionFailure) and o.stage == "connect" for o in self.observations
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)

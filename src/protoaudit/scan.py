@@ -183,6 +183,14 @@ def _not_tls(target: Target, observations: list[Observation]) -> bool:
     )
 
 
+def _swept_elsewhere(target: Target, observations: list[Observation]) -> bool:
+    """A whole-host port that answered, but not as its well-known service."""
+    return target.sweep and any(
+        isinstance(o, ConnectionFailure) and o.stage not in ("connect", "resolve")
+        for o in observations
+    )
+
+
 async def _audit_address(
     target: Target, address: str, options: AuditOptions, limiter: Limiter
 ) -> TargetResult:
@@ -192,12 +200,12 @@ async def _audit_address(
     await _probe_address(
         target, address, options, limiter, started=started, observations=observations
     )
-    if _not_tls(target, observations):
+    if _not_tls(target, observations) or _swept_elsewhere(target, observations):
         # Mail, FTP, news, SSH and telnet servers greet first: the greeting says
         # which audit applies, so a bare host:2525 or host:2222 still gets it.
         greeting = await _greeting(address, target.port, options.timeout, limiter)
         service = _guess_service(greeting)
-        if service is not None:
+        if service is not None and service != target.service:
             # The result keeps the target as the user gave it; the observation
             # says which service was audited instead.
             observations = [
@@ -212,6 +220,10 @@ async def _audit_address(
                 observations=observations,
             )
     frozen = tuple(observations)
+    unjudged = TargetResult(target, address, started, 0.0, frozen, (), None)
+    if unjudged.closed:
+        # A whole-host audit asks every well-known port; a closed one is an answer.
+        return unjudged
     findings = evaluate(frozen)
     return TargetResult(
         target=target,

@@ -103,6 +103,8 @@ class Target:
     service: str = "tls"
     sni: str | None = None  # None: derive from host (no SNI for IP addresses)
     original: str = ""
+    # One port of a whole-host audit (--all-services): a closed port is no failure.
+    sweep: bool = False
 
     @property
     def is_ip(self) -> bool:
@@ -186,6 +188,20 @@ def parse_target(text: str, *, sni: str | None = None, service: str | None = Non
     if service is None and port in BY_PORT:
         chosen = SERVICES[BY_PORT[port]]
     return Target(host=host, port=port, service=chosen.name, sni=sni, original=original.strip())
+
+
+def every_service(target: Target) -> Iterator[Target]:
+    """The target's host on each well-known TCP port of SERVICES, as that port's service.
+
+    What listens there is confirmed by the probes from what it says (a TLS
+    handshake, a STARTTLS dialog, SSH's identification, telnet's option
+    negotiation, an r-service's first byte), not assumed from the port.
+    """
+    shown = f"[{target.host}]" if ":" in target.host else target.host
+    for port in sorted(BY_PORT):
+        service = SERVICES[BY_PORT[port]]
+        if service.transport == "tcp":
+            yield Target(target.host, port, service.name, target.sni, f"{shown}:{port}", sweep=True)
 
 
 def read_target_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:

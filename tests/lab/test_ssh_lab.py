@@ -224,3 +224,54 @@ def test_ssh_policy_names_what_to_remove_and_the_lines(results: dict[str, Target
     kex_line = next(line for line in advice["config_lines"] if line.startswith("KexAlgorithms -"))
     assert "diffie-hellman-group1-sha1" in kex_line
     assert "PasswordAuthentication no" in advice["config_lines"]
+
+
+WHOLE_HOST: Mapping[str, Any] = json.loads((LAB / "ground_truth.json").read_text())["whole_host"]
+
+
+def test_a_whole_host_audit_finds_exactly_the_open_services(host_keys: Mapping[str, Any]) -> None:
+    # Given the lab address where only ssh (22) and telnet, rexec, rlogin, rsh listen
+    del host_keys  # only for its skip-or-fail when the lab is down
+    host = WHOLE_HOST["address"]
+    open_ports = {int(port): service for port, service in WHOLE_HOST["open_ports"].items()}
+
+    # When protoaudit audits every well-known port of it, as --all-services does
+    run = subprocess.run(
+        [sys.executable, "-m", "protoaudit", "audit", host, "--all-services", "--json", "-", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then every well-known port has a result; the open ones are confirmed by what they
+    # sent and judged, the closed ones carry one refused connect and no finding
+    assert run.returncode == 0, run.stderr
+    results = {t["port"]: t for t in json.loads(run.stdout)["targets"]}
+    assert set(open_ports) < set(results)
+    for port, result in results.items():
+        kinds = {o["kind"] for o in result["observations"]}
+        ids = {f["id"] for f in result["findings"]}
+        if port not in open_ports:
+            assert kinds == {"connection_failure"}, (port, result["observations"])
+            assert not ids, (port, ids)
+        elif open_ports[port] == "ssh":
+            assert {"ssh_identification", "ssh_algorithms", "ssh_auth_methods"} <= kinds
+            assert "connection_failure" not in kinds, result["observations"]
+        else:
+            (service,) = [
+                o for o in result["observations"] if o["kind"] == "plaintext_login_service"
+            ]
+            assert service["protocol"] == open_ports[port], service
+            assert f"plaintext.{open_ports[port]}" in ids, ids
+
+    # and the terminal report lists the closed ports on one line
+    terminal = subprocess.run(
+        [sys.executable, "-m", "protoaudit", "audit", host, "--all-services"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    closed = sorted(set(results) - set(open_ports))
+    assert f"{host}: closed or filtered: {closed[0]}, {closed[1]}," in terminal.stdout

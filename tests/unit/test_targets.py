@@ -1,7 +1,12 @@
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
 from protoaudit.errors import TargetError
-from protoaudit.targets import parse_target, read_target_lines
+from protoaudit.observations import ConnectionFailure, Observation
+from protoaudit.results import TargetResult
+from protoaudit.targets import Target, every_service, parse_target, read_target_lines
 
 
 @pytest.mark.parametrize(
@@ -53,3 +58,34 @@ def test_explicit_sni_wins_and_empty_sni_sends_none() -> None:
 def test_target_file_lines_skip_blanks_and_comments() -> None:
     lines = ["# lab\n", "\n", "127.0.0.1:4431  # modern\n", "   \n", "host:99999\n"]
     assert list(read_target_lines(lines)) == [(3, "127.0.0.1:4431"), (5, "host:99999")]
+
+
+def test_every_service_is_each_well_known_tcp_port_once() -> None:
+    swept = list(every_service(parse_target("[::1]:8443")))
+
+    ports = [t.port for t in swept]
+    assert ports == sorted(set(ports))
+    assert {22, 23, 25, 443, 512, 513, 514, 993} <= set(ports)
+    assert all(t.sweep and t.host == "::1" for t in swept)
+    by_port = {t.port: t for t in swept}
+    assert (by_port[22].service, by_port[513].service, by_port[465].service) == (
+        "ssh",
+        "rlogin",
+        "smtps",
+    )
+    assert by_port[443].original == "[::1]:443"
+
+
+def test_a_swept_port_is_closed_only_when_every_connect_failed() -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    target = next(every_service(parse_target("127.0.0.1")))
+    refused = ConnectionFailure(stage="connect", reason="refused", detail="")
+    no_tls = ConnectionFailure(stage="tls", reason="no-tls", detail="")
+
+    def result(target: Target, *observations: Observation) -> TargetResult:
+        return TargetResult(target, "127.0.0.1", started, 0.0, observations, (), None)
+
+    assert result(target, refused).closed
+    assert not result(target, no_tls).closed  # something answered there
+    assert not result(target).closed
+    assert not result(replace(target, sweep=False), refused).closed  # asked for: a failure

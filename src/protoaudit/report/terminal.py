@@ -449,8 +449,15 @@ def render(
     verbose: bool,
 ) -> None:
     """Draw every target's report on `console`, then one line per target not scanned."""
+    closed: dict[str, list[int]] = {}
     for result in results:
+        if result.closed:
+            closed.setdefault(result.target.host, []).append(result.target.port)
+            continue
         _render_target(result, console, verbose)
+    for host, ports in closed.items():
+        listed = ", ".join(str(port) for port in sorted(ports))
+        console.print(Text.assemble(wire(host), _words(f": closed or filtered: {listed}")))
     if unscanned:
         console.print(_words("Not scanned", "bold"))
         for item in unscanned:
