@@ -22,6 +22,7 @@ import pytest
 
 from protoaudit.observations import (
     PlaintextLoginService,
+    ServiceDetected,
     SshAlgorithms,
     SshAuthMethods,
     SshGexModulus,
@@ -30,7 +31,7 @@ from protoaudit.observations import (
 )
 from protoaudit.results import TargetResult
 from protoaudit.scan import AuditOptions, audit_targets
-from protoaudit.targets import parse_target
+from protoaudit.targets import Target, parse_target
 
 pytestmark = pytest.mark.lab
 
@@ -275,3 +276,24 @@ def test_a_whole_host_audit_finds_exactly_the_open_services(host_keys: Mapping[s
     )
     closed = sorted(set(results) - set(open_ports))
     assert f"{host}: closed or filtered: {closed[0]}, {closed[1]}," in terminal.stdout
+
+
+@pytest.mark.parametrize("service", ["https", "smtp", "telnet"])
+def test_a_swept_port_that_greets_as_ssh_is_audited_as_ssh(
+    host_keys: Mapping[str, Any], service: str
+) -> None:
+    # Given a whole-host port whose well-known service is not SSH, where sshd answers
+    del host_keys  # only for its skip-or-fail when the lab is down
+    port = TRUTH["ssh-hardened"]["port"]
+    target = Target("127.0.0.1", port, service, original=f"127.0.0.1:{port}", sweep=True)
+
+    async def run() -> list[TargetResult]:
+        return [r async for r in audit_targets([target], AuditOptions(timeout=5.0))]
+
+    (result,) = asyncio.run(run())
+
+    # Then the greeting decides: the SSH audit ran, and says why
+    (detected,) = _of(result, ServiceDetected)
+    assert detected.service == "ssh"
+    assert _of(result, SshAlgorithms)
+    assert not result.closed
