@@ -85,7 +85,14 @@ async def _collect(
         results.append(result)
         if on_result is not None:
             on_result(result, len(results), len(positions))
-    return sorted(results, key=lambda result: positions[result.target])
+    by_original = {target.original: index for target, index in positions.items()}
+
+    def position(result: TargetResult) -> int:
+        # A mail: domain's results are its MX hosts ("mail:example.com MX mx1.example.com").
+        found = positions.get(result.target)
+        return found if found is not None else by_original[result.target.original.split(" MX ")[0]]
+
+    return sorted(results, key=position)
 
 
 def _audit_with_progress(targets: Iterator[Target], options: AuditOptions) -> list[TargetResult]:
@@ -145,6 +152,19 @@ def _run(
 
 
 _severities = click.Choice([severity.label for severity in Severity])
+# DNSSEC options shared by `audit` (dnssec:, mail:, --dane) and `dnssec`.
+_root_server_option = click.option(
+    "--root-server",
+    "root_servers",
+    metavar="ADDR[:PORT]",
+    multiple=True,
+    help="DNSSEC: iterate from these root servers instead of the packaged root hints.",
+)
+_trust_anchor_option = click.option(
+    "--trust-anchor",
+    type=click.Path(exists=True, dir_okay=False),
+    help="DNSSEC: DS or DNSKEY records to trust instead of IANA's root keys.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -205,6 +225,25 @@ def main() -> None:
     help="Connections open at once to one address.",
 )
 @click.option(
+    "--dns-server",
+    metavar="ADDR[:PORT]",
+    help="dnssec: targets: ask this server (recursive or authoritative) for everything.",
+)
+@_root_server_option
+@_trust_anchor_option
+@click.option(
+    "--dane",
+    is_flag=True,
+    help="TLS targets: TLSA records at _PORT._tcp.HOST against the chains, and CAA (DNSSEC).",
+)
+@click.option(
+    "--caa-issuer",
+    "caa_issuer",
+    metavar="DOMAIN",
+    multiple=True,
+    help="With --dane: the CAA domain of the CA that issued the chain (for a private CA).",
+)
+@click.option(
     "--all-services",
     is_flag=True,
     help="Audit each target's host on every well-known port (TLS, mail, FTP, SSH, telnet, r*).",
@@ -225,12 +264,17 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     ca_file: str | None,
     concurrency: int,
     per_host: int,
+    dns_server: str | None,
+    root_servers: tuple[str, ...],
+    trust_anchor: str | None,
+    dane: bool,
+    caa_issuer: tuple[str, ...],
     all_services: bool,
     fail_on: str | None,
     quiet: bool,
     verbose: bool,
 ) -> None:
-    """Audit TARGETS: host[:port], [v6]:port, https://…, smtp://…, imaps://…, ftp://… ."""
+    """Audit TARGETS: host[:port], [v6]:port, https://…, smtp://…, ssh://…, dnssec:NAME[/TYPE] …"""
     if not targets and input_file is None:
         raise click.UsageError("name at least one target, or a file with -i")
     if ipv4 and ipv6:
@@ -243,6 +287,11 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
         family=family,
         ca_file=ca_file,
         all_addresses=all_addresses,
+        dns_server=dns_server,
+        root_servers=root_servers,
+        trust_anchor_file=trust_anchor,
+        dane=dane,
+        caa_issuer=caa_issuer,
     )
     errors: list[UnscannedTarget] = []
     parsed = _targets(targets, input_file, partial(parse_target, sni=sni, service=starttls), errors)
@@ -290,6 +339,44 @@ def demo(json_out: str | None, verbose: bool) -> None:
             verbose=verbose,
             fail_on=None,
         )
+    sys.exit(code)
+
+
+@main.command("dnssec")
+@click.argument("name")
+@click.argument("dns_type", metavar="[TYPE]", default="A")
+@click.option("--server", metavar="ADDR[:PORT]", help="Ask this server for everything.")
+@_root_server_option
+@_trust_anchor_option
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds per query.")
+@click.option(
+    "--json", "json_out", metavar="FILE|-", help="Write the JSON report to FILE, or - for stdout."
+)
+@click.option("--fail-on", type=_severities, help="Exit 1 when a finding is at least this severe.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every key and signature.")
+def dnssec(  # noqa: PLR0917 - click passes every option as an argument
+    name: str,
+    dns_type: str,
+    server: str | None,
+    root_servers: tuple[str, ...],
+    trust_anchor: str | None,
+    timeout: float,
+    json_out: str | None,
+    fail_on: str | None,
+    verbose: bool,
+) -> None:
+    """Validate NAME's DNSSEC chain of trust for TYPE (default A), from the root down."""
+    errors: list[UnscannedTarget] = []
+    options = AuditOptions(
+        timeout=timeout,
+        dns_server=server,
+        root_servers=root_servers,
+        trust_anchor_file=trust_anchor,
+    )
+    targets = _targets([f"dnssec:{name}/{dns_type}"], None, parse_target, errors)
+    code = _run(
+        targets, errors, options, json_out=json_out, quiet=False, verbose=verbose, fail_on=fail_on
+    )
     sys.exit(code)
 
 

@@ -19,12 +19,14 @@ from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts, connect, resolve
 from protoaudit.errors import TargetError, TransportError
 from protoaudit.observations import (
+    CertificateChain,
     ConnectionFailure,
     Observation,
     ProbeFailure,
     ServiceDetected,
     StartTlsDialog,
 )
+from protoaudit.observations_dns import DnssecStatus
 from protoaudit.policy import evaluate, grade
 from protoaudit.probes.context import ProbeContext
 from protoaudit.proto.remote_login import parse_telnet
@@ -44,6 +46,22 @@ class AuditOptions:
     family: int = socket.AF_UNSPEC
     ca_file: str | None = None
     all_addresses: bool = False  # every address of a name, not just the first
+    # DNSSEC: one server to ask for everything ("addr[:port]"), else iterate from the
+    # root servers (default: the packaged root hints), trusting these anchors (a file of
+    # DS or DNSKEY records; default: IANA's root KSKs).
+    dns_server: str | None = None
+    root_servers: tuple[str, ...] = ()
+    trust_anchor_file: str | None = None
+    # TLS targets: check the TLSA records at _PORT._tcp.HOST against the chains seen,
+    # and the CAA records of HOST against the chain's issuer.
+    dane: bool = False
+    caa_issuer: tuple[str, ...] = ()  # CAA domains of the issuing CA (a private CA's)
+
+    @property
+    def own_dns(self) -> bool:
+        """Names resolve through the DNSSEC validator, not the system resolver."""
+        return bool(self.dns_server or self.root_servers or self.trust_anchor_file)
+
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -192,7 +210,11 @@ def _swept_elsewhere(target: Target, observations: list[Observation]) -> bool:
 
 
 async def _audit_address(
-    target: Target, address: str, options: AuditOptions, limiter: Limiter
+    target: Target,
+    address: str,
+    options: AuditOptions,
+    limiter: Limiter,
+    dns_facts: tuple[Observation, ...] = (),
 ) -> TargetResult:
     started = options.now()
     clock = time.monotonic()
@@ -200,6 +222,9 @@ async def _audit_address(
     await _probe_address(
         target, address, options, limiter, started=started, observations=observations
     )
+    if options.dane and SERVICES[target.service].family == "tls" and not target.is_ip:
+        observations += await _dane(target, options, observations, started)
+    observations[:0] = dns_facts
     if _not_tls(target, observations) or _swept_elsewhere(target, observations):
         # Mail, FTP, news, SSH and telnet servers greet first: the greeting says
         # which audit applies, so a bare host:2525 or host:2222 still gets it.
@@ -236,32 +261,164 @@ async def _audit_address(
     )
 
 
+async def _audit_dnssec(target: Target, options: AuditOptions) -> TargetResult:
+    """Validate a name's chain of trust: no address of its own, no connection to it."""
+    from protoaudit.probes.dnssec import validate_name  # noqa: PLC0415
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    started = options.now()
+    clock = time.monotonic()
+    observations: tuple[Observation, ...]
+    try:
+        settings = validation_settings(
+            options.dns_server, options.root_servers, options.trust_anchor_file
+        )
+    except ValueError as error:
+        observations = (ProbeFailure("dnssec", "bad-option", str(error)[:300]),)
+    else:
+        status = await validate_name(
+            target.host,
+            target.dns_type,
+            timeout=options.timeout,
+            deadline=min(options.target_deadline, 60.0),
+            now=started,
+            server=settings.server,
+            root_servers=settings.root_servers,
+            trust_anchors=settings.trust_anchors,
+        )
+        observations = (status,)
+    return TargetResult(
+        target=target,
+        address="",
+        started=started,
+        duration_seconds=round(time.monotonic() - clock, 3),
+        observations=observations,
+        findings=evaluate(observations),
+        grade=None,
+    )
+
+
 async def _audit_target(
     target: Target, options: AuditOptions, limiter: Limiter
 ) -> list[TargetResult]:
     """One result per address audited: the first, or with all_addresses every one."""
+    if SERVICES[target.service].family == "dnssec":
+        return [await _audit_dnssec(target, options)]
+    if SERVICES[target.service].family == "mail":
+        return await _audit_mail_domain(target, options, limiter)
+    dns_facts: tuple[Observation, ...] = ()
     try:
-        addresses = await resolve(
-            target.host, target.port, family=options.family, timeout=options.timeout
-        )
-    except TransportError as error:
-        failure = ConnectionFailure(stage="resolve", reason=error.kind, detail=error.detail)
-        findings = evaluate((failure,))
-        return [
-            TargetResult(
-                target=target,
-                address="",
-                started=options.now(),
-                duration_seconds=0.0,
-                observations=(failure,),
-                findings=findings,
-                grade=None,
+        if options.own_dns and not target.is_ip:
+            addresses, dns_facts = await _resolve_validated(target, options)
+        else:
+            addresses = await resolve(
+                target.host, target.port, family=options.family, timeout=options.timeout
             )
-        ]
+    except TransportError as error:
+        addresses, dns_facts = (
+            [],
+            (ConnectionFailure(stage="resolve", reason=error.kind, detail=error.detail),),
+        )
+    if not addresses:
+        if not any(isinstance(o, ConnectionFailure) for o in dns_facts):
+            why = "; ".join(
+                f"{o.rdtype}: {o.status} {o.reason or ''}".strip()
+                for o in dns_facts
+                if isinstance(o, DnssecStatus)
+            )
+            detail = f"{target.host}: no address through the validator ({why})"
+            dns_facts += (ConnectionFailure(stage="resolve", reason="resolve", detail=detail),)
+        return [TargetResult(target, "", options.now(), 0.0, dns_facts, evaluate(dns_facts), None)]
     chosen = addresses if options.all_addresses else addresses[:1]
     return list(
-        await asyncio.gather(*(_audit_address(target, a, options, limiter) for a in chosen))
+        await asyncio.gather(
+            *(_audit_address(target, a, options, limiter, dns_facts) for a in chosen)
+        )
     )
+
+
+async def _audit_mail_domain(
+    target: Target, options: AuditOptions, limiter: Limiter
+) -> list[TargetResult]:
+    """Every MX host of the domain, best preference first, as SMTP with STARTTLS and DANE."""
+    from protoaudit.probes.dane import mail_exchangers  # noqa: PLC0415
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    try:
+        settings = validation_settings(
+            options.dns_server, options.root_servers, options.trust_anchor_file
+        )
+    except ValueError as error:
+        failure: tuple[Observation, ...] = (ProbeFailure("mail", "bad-option", str(error)[:300]),)
+        return [TargetResult(target, "", options.now(), 0.0, failure, evaluate(failure), None)]
+    hosts, status = await mail_exchangers(
+        target.host, settings, timeout=options.timeout, now=options.now()
+    )
+    if not hosts:
+        detail = f"{target.host}: no MX host ({status.status}: {status.detail[:200]})"
+        none: tuple[Observation, ...] = (
+            status,
+            ConnectionFailure(stage="resolve", reason="no-mx", detail=detail),
+        )
+        return [TargetResult(target, "", options.now(), 0.0, none, evaluate(none), None)]
+    dane_options = replace(options, dane=True)
+    results: list[TargetResult] = []
+    for host in hosts:
+        smtp = Target(host, target.port, "smtp", original=f"{target.original} MX {host}")
+        for result in await _audit_target(smtp, dane_options, limiter):
+            seen = (status, *result.observations)
+            results.append(replace(result, observations=seen, findings=evaluate(seen)))
+    return results
+
+
+async def _resolve_validated(
+    target: Target, options: AuditOptions
+) -> tuple[list[str], tuple[Observation, ...]]:
+    """Addresses from the DNSSEC validator (maybe none), and the verdicts of their RRsets."""
+    from protoaudit.probes.dane import resolve_validated  # noqa: PLC0415
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    try:
+        settings = validation_settings(
+            options.dns_server, options.root_servers, options.trust_anchor_file
+        )
+    except ValueError as error:
+        raise TransportError(TransportError.RESOLVE, str(error)) from None
+    addresses, statuses = await resolve_validated(
+        target.host, settings, timeout=options.timeout, now=options.now()
+    )
+    if options.family == socket.AF_INET:
+        addresses = [a for a in addresses if ":" not in a]
+    elif options.family == socket.AF_INET6:
+        addresses = [a for a in addresses if ":" in a]
+    return addresses, tuple(statuses)
+
+
+async def _dane(
+    target: Target, options: AuditOptions, observations: list[Observation], started: datetime
+) -> list[Observation]:
+    from protoaudit.probes.dane import caa_observation, dane_observations  # noqa: PLC0415
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    try:
+        settings = validation_settings(
+            options.dns_server, options.root_servers, options.trust_anchor_file
+        )
+    except ValueError as error:
+        return [ProbeFailure("dane", "bad-option", str(error)[:300])]
+    chains = [o for o in observations if isinstance(o, CertificateChain)]
+    found = await dane_observations(
+        target.host, target.port, chains, settings, timeout=options.timeout, now=started
+    )
+    found += await caa_observation(
+        target.host,
+        chains,
+        settings,
+        issuer_override=options.caa_issuer,
+        timeout=options.timeout,
+        now=started,
+    )
+    return found
 
 
 async def audit_targets(

@@ -73,6 +73,10 @@ SERVICES: dict[str, Service] = {
         _other("rexec", 512, "remote-login"),
         _other("rlogin", 513, "remote-login"),
         _other("rsh", 514, "remote-login"),
+        # A name to validate, not a host to connect to: `dnssec:example.com[/TYPE]`.
+        Service("dnssec", 53, "udp", "none", None, "dnssec"),
+        # A mail domain: every MX, audited as SMTP with STARTTLS and DANE (RFC 7672).
+        Service("mail", 25, "tcp", "none", None, "mail"),
     )
 }
 ALIASES = {"postgresql": "postgres", "smtp-submission": "submission", "managesieve": "sieve"}
@@ -105,6 +109,7 @@ class Target:
     original: str = ""
     # One port of a whole-host audit (--all-services): a closed port is no failure.
     sweep: bool = False
+    dns_type: str = "A"  # dnssec: targets: the record type validated
 
     @property
     def is_ip(self) -> bool:
@@ -151,11 +156,46 @@ def _host(text: str, original: str) -> str:
     return text.rstrip(".").lower()
 
 
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}\.?$)([A-Za-z0-9_*]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+    r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$|^\.$"
+)
+_DNS_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$|^TYPE[0-9]{1,5}$")
+
+
+def _dnssec_target(text: str, original: str) -> Target:
+    """`dnssec:NAME` or `dnssec:NAME/TYPE`: a DNS name (underscores allowed, `.` the root)."""
+    name, _, dns_type = text.removeprefix("//").partition("/")
+    if not _DNS_NAME.match(name):
+        raise TargetError(f"{original!r}: {name!r} is not a DNS name")
+    dns_type = dns_type.upper() or "A"
+    if not _DNS_TYPE.match(dns_type):
+        raise TargetError(f"{original!r}: {dns_type!r} is not a DNS record type")
+    if name != ".":
+        name = name.rstrip(".").lower()
+    return Target(name, 53, "dnssec", original=original.strip(), dns_type=dns_type)
+
+
+def _mail_target(text: str, original: str) -> Target:
+    """`mail:DOMAIN[:PORT]`: the port the MX hosts are audited on (25 unless a lab says)."""
+    domain, _, port_text = text.removeprefix("//").partition(":")
+    if not _DNS_NAME.match(domain) or domain == ".":
+        raise TargetError(f"{original!r}: {domain!r} is not a mail domain")
+    port = _port(port_text, original) if port_text else 25
+    return Target(
+        domain.rstrip(".").lower(), port, "mail", original=original.strip(), dns_type="MX"
+    )
+
+
 def parse_target(text: str, *, sni: str | None = None, service: str | None = None) -> Target:
     original = text
     text = text.strip()
     if not text:
         raise TargetError("empty target")
+    if text[:7].lower() == "dnssec:":
+        return _dnssec_target(text[7:], original)
+    if text[:5].lower() == "mail:":
+        return _mail_target(text[5:], original)
     scheme_match = _SCHEME.match(text)
     if scheme_match:
         scheme, text = scheme_match.group(1).lower(), scheme_match.group(2)

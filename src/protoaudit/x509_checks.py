@@ -269,7 +269,7 @@ def _public_key_der(certificate: x509.Certificate) -> bytes | None:
         return None
 
 
-def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+def signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
     """Whether `issuer`'s key verifies `certificate`'s signature; None when we cannot tell.
 
     Done by hand rather than with `verify_directly_issued_by`, which refuses SHA-1
@@ -310,7 +310,7 @@ def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool 
 
 def is_self_signed(certificate: x509.Certificate) -> bool:
     """Self-issued and its signature verifies with its own key."""
-    return _self_issued(certificate) and _signed_by(certificate, certificate) is True
+    return _self_issued(certificate) and signed_by(certificate, certificate) is True
 
 
 # ---------------------------------------------------------------- host names
@@ -461,7 +461,7 @@ def _find_issuer(
         subject_key_id = _subject_key_id(candidate)
         if key_id is not None and subject_key_id is not None and key_id != subject_key_id:
             continue
-        if _signed_by(certificate, candidate) is not False:
+        if signed_by(certificate, candidate) is not False:
             return candidate
     return None
 

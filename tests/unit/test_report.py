@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 import observation_helpers
+from dnssec_observations import NO_DS_PROOF, status, zone
 from observation_helpers import suite
 from protoaudit.observations import (
     CertificateChain,
@@ -41,6 +42,7 @@ from protoaudit.registry.tls import group_by_name
 from protoaudit.report import json_report, terminal
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.targets import Target
+from schema_defs import DNSSEC_KINDS, definitions
 
 TLS10, TLS12, TLS13 = ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3
 GENERATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -559,3 +561,61 @@ def test_schema_rejects_an_ssh_host_key_without_its_fingerprint() -> None:
     del key["fingerprint_sha256"]
     with pytest.raises(jsonschema.ValidationError):
         validate(doc)
+
+
+# --- DNSSEC ----------------------------------------------------------------------------------
+
+
+def dnssec_result() -> TargetResult:
+    seen: tuple[Observation, ...] = (
+        status(),
+        status(
+            zone("island.test.", status="insecure", reason="unsigned_delegation", ds=(),
+                 ds_denial=NO_DS_PROOF),
+            name="island.test.", status="insecure", reason="unsigned_delegation",
+            detail="\x1b[31mtest. proves there is no DS\x1b[0m",
+        ),
+    )  # fmt: skip
+    target = Target("www.example.test", 53, "dnssec", original="dnssec:www.example.test")
+    return TargetResult(target, "", GENERATED, 0.05, seen, evaluate(seen), None)
+
+
+def test_dnssec_observations_validate_against_the_schema() -> None:
+    doc = document(dnssec_result())
+    validate(doc)
+    (status, _) = doc["targets"][0]["observations"]
+    assert status["kind"] == "dnssec_status"
+    assert status["chain"][0]["ds"][0]["digest_type"] == 2
+    assert status["answer_signatures"][0]["expiration"].endswith("Z")
+
+
+def test_schema_rejects_a_dnssec_status_without_its_chain() -> None:
+    doc = document(dnssec_result())
+    del doc["targets"][0]["observations"][0]["chain"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc)
+
+
+def test_schema_definitions_match_the_dataclasses() -> None:
+    ssh_kinds = (
+        SshIdentification, SshAlgorithms, SshHostKey, SshGexModulus, SshAuthMethods,
+        PlaintextLoginService,
+    )  # fmt: skip
+    defs = json_report.load_schema()["$defs"]
+    for name, definition in definitions((*ssh_kinds, *DNSSEC_KINDS)).items():
+        assert defs[name] == definition, name
+
+
+def test_dnssec_terminal_report_shows_the_chain_and_escapes_the_wire() -> None:
+    out = io.StringIO()
+    terminal.render([dnssec_result()], [], Console(file=out, width=120), verbose=True)
+    text = out.getvalue()
+    short = io.StringIO()
+    terminal.render([dnssec_result()], [], Console(file=short, width=120), verbose=False)
+    assert "example.test. secure" in short.getvalue()  # two names: one line per chain
+
+    assert "DNSSEC www.example.test. A" in text
+    assert "Chain of trust" in text
+    assert "none, proven by NSEC" in text
+    assert "dnssec.island" in text
+    assert "\x1b" not in text

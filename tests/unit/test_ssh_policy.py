@@ -29,6 +29,7 @@ from protoaudit.observations import (
 )
 from protoaudit.policy import RULES, Finding, Severity, evaluate
 from protoaudit.policy.baseline import (
+    DNSSEC_BASELINE_FILE,
     SSH_BASELINE_FILE,
     load_baseline,
     load_catalogue,
@@ -628,9 +629,11 @@ def test_malformed_ssh_catalogue_entry_names_its_file() -> None:
 
 def test_catalogue_merges_files_and_keeps_tls_apart() -> None:
     tls, ssh = set(load_baseline().catalogue), set(load_catalogue_file(SSH_BASELINE_FILE))
+    dnssec = set(load_catalogue_file(DNSSEC_BASELINE_FILE))
 
     assert not tls & ssh
-    assert set(load_catalogue()) == tls | ssh
+    assert not (tls | ssh) & dnssec
+    assert set(load_catalogue()) == tls | ssh | dnssec
     assert all(finding_id.startswith(("tls.", "starttls.")) for finding_id in tls)
 
 

@@ -89,3 +89,34 @@ def test_a_swept_port_is_closed_only_when_every_connect_failed() -> None:
     assert not result(target, no_tls).closed  # something answered there
     assert not result(target).closed
     assert not result(replace(target, sweep=False), refused).closed  # asked for: a failure
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "service", "port", "dns_type"),
+    [
+        ("dnssec:example.com", "example.com", "dnssec", 53, "A"),
+        ("dnssec:_443._tcp.Example.COM./tlsa", "_443._tcp.example.com", "dnssec", 53, "TLSA"),
+        ("dnssec:.", ".", "dnssec", 53, "A"),
+        ("DNSSEC://example.com/TYPE65", "example.com", "dnssec", 53, "TYPE65"),
+        ("mail:example.com", "example.com", "mail", 25, "MX"),
+        ("mail:secure.test:2525", "secure.test", "mail", 2525, "MX"),
+    ],
+)
+def test_names_to_validate_and_mail_domains(
+    text: str, host: str, service: str, port: int, dns_type: str
+) -> None:
+    target = parse_target(text)
+    assert (target.host, target.service, target.port, target.dns_type) == (
+        host,
+        service,
+        port,
+        dns_type,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["dnssec:", "dnssec:bad name", "dnssec:a..b", "dnssec:x/A Y", "mail:.", "mail:x:0"]
+)
+def test_bad_names_are_target_errors(text: str) -> None:
+    with pytest.raises(TargetError):
+        parse_target(text)

@@ -20,13 +20,15 @@ from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from protoaudit.policy.findings import Finding, Severity
 
+ThresholdsT = TypeVar("ThresholdsT")
 BASELINE_FILE = "protoaudit_tls_baseline.json"
 SSH_BASELINE_FILE = "protoaudit_ssh_baseline.json"
-CATALOGUE_FILES = (BASELINE_FILE, SSH_BASELINE_FILE)
+DNSSEC_BASELINE_FILE = "protoaudit_dnssec_baseline.json"
+CATALOGUE_FILES = (BASELINE_FILE, SSH_BASELINE_FILE, DNSSEC_BASELINE_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,18 @@ def finding_for(
     if not evidence:
         return []
     return [load_catalogue()[finding_id].finding(evidence, severity=severity)]
+
+
+def read_int_thresholds(file_name: str, shape: type[ThresholdsT]) -> ThresholdsT:
+    """A data file's "thresholds", one integer per field of `shape` (a dataclass)."""
+    raw = read_data_file(file_name)["thresholds"]
+    values: dict[str, int] = {}
+    for item in fields(shape):  # type: ignore[arg-type]
+        value = raw.get(item.name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{file_name}: thresholds.{item.name}: expected an integer")
+        values[item.name] = value
+    return shape(**values)
 
 
 def read_data_file(file_name: str) -> Any:

@@ -13,12 +13,21 @@ from dataclasses import replace
 
 from protoaudit.observations import Observation
 from protoaudit.policy.certificate_rules import CERTIFICATE_RULES
+from protoaudit.policy.dane_rules import DANE_RULES
+from protoaudit.policy.dnssec_rules import DNSSEC_RULES
 from protoaudit.policy.findings import Finding, Rule
 from protoaudit.policy.ssh_rules import SSH_RULES
 from protoaudit.policy.starttls_rules import STARTTLS_RULES
 from protoaudit.policy.tls_rules import TLS_RULES
 
-RULES: tuple[Rule, ...] = (*TLS_RULES, *CERTIFICATE_RULES, *STARTTLS_RULES, *SSH_RULES)
+RULES: tuple[Rule, ...] = (
+    *TLS_RULES,
+    *CERTIFICATE_RULES,
+    *STARTTLS_RULES,
+    *SSH_RULES,
+    *DNSSEC_RULES,
+    *DANE_RULES,
+)
 
 
 def merge(findings: Sequence[Finding]) -> tuple[Finding, ...]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -35,7 +35,11 @@ from protoaudit.observations import (
     SshHostKey,
     SshIdentification,
 )
-from protoaudit.policy.baseline import SSH_BASELINE_FILE, finding_for, read_data_file
+from protoaudit.policy.baseline import (
+    SSH_BASELINE_FILE,
+    finding_for,
+    read_int_thresholds,
+)
 from protoaudit.policy.facts import of_kind
 from protoaudit.policy.findings import Finding, Rule, Severity
 from protoaudit.policy.ssh_algorithms import (
@@ -67,14 +71,7 @@ class SshThresholds:
 
 @cache
 def ssh_thresholds() -> SshThresholds:
-    raw = read_data_file(SSH_BASELINE_FILE)["thresholds"]
-    values: dict[str, int] = {}
-    for item in fields(SshThresholds):
-        value = raw.get(item.name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{SSH_BASELINE_FILE}: thresholds.{item.name}: expected an integer")
-        values[item.name] = value
-    return SshThresholds(**values)
+    return read_int_thresholds(SSH_BASELINE_FILE, SshThresholds)
 
 
 def offers(observations: Sequence[Observation]) -> Iterator[Offered]:

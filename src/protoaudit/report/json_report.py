@@ -94,6 +94,8 @@ def _plain(value: object) -> Any:
         return iso_utc(value)
     if isinstance(value, tuple | list):
         return [_plain(item) for item in value]
+    if isinstance(value, Observation):  # one held by another (a DNSSEC chain's zones)
+        return observation_json(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {item.name: _plain(getattr(value, item.name)) for item in dataclasses.fields(value)}
     if value is None or isinstance(value, str | int | float | bool):

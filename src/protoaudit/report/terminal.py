@@ -46,6 +46,7 @@ from protoaudit.proto.tls.constants import version_name
 from protoaudit.report.terminal_base import table as _table
 from protoaudit.report.terminal_base import wire
 from protoaudit.report.terminal_base import words as _words
+from protoaudit.report.terminal_dnssec import dnssec_tables
 from protoaudit.report.terminal_ssh import ssh_tables
 from protoaudit.results import TargetResult, UnscannedTarget
 
@@ -80,6 +81,11 @@ def _grade_text(result: Grade | None) -> Text:
 
 def _header(result: TargetResult, graded: Grade | None) -> Text:
     target = result.target
+    if not result.address:  # a name validated (dnssec:), or one that did not resolve
+        return Text.assemble(
+            wire(target.original or str(target), style="bold"),
+            _words(f"  {target.service}  {result.duration_seconds:.2f} s"),
+        )
     return Text.assemble(
         wire(target.original or str(target), style="bold"),
         _words(f"  {target.service} "),
@@ -419,6 +425,8 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
         console.print(_ftp_facts(facts, verbose))
     for ssh_table in ssh_tables(observations):
         console.print(ssh_table)
+    for dnssec_table in dnssec_tables(observations, verbose):
+        console.print(dnssec_table)
     versions = _versions(observations, verbose)
     if versions is not None:
         console.print(versions)
