@@ -10,6 +10,8 @@ matches the dataclasses field by field. Run it to print the definitions:
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import inspect
 import json
 import types
 import typing
@@ -17,10 +19,22 @@ from datetime import datetime
 from typing import Any, get_args, get_origin, get_type_hints
 
 from protoaudit.observations import Observation
-from protoaudit.observations_dane import CaaCheck, DaneCheck
-from protoaudit.observations_dns import DnssecStatus, DnssecZone
 
-DNSSEC_KINDS: tuple[type[Observation], ...] = (DnssecZone, DnssecStatus, DaneCheck, CaaCheck)
+# Every observation module after the first one: each of their kinds is in schema.json
+# field by field, written from this module and checked against it by the tests.
+MODULES = ("dns", "dane", "ike", "openvpn", "socks", "pgp")
+
+
+def _kinds(suffix: str) -> tuple[type[Observation], ...]:
+    module = importlib.import_module(f"protoaudit.observations_{suffix}")
+    return tuple(
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Observation) and cls.__module__ == module.__name__
+    )
+
+
+NEW_KINDS: tuple[type[Observation], ...] = tuple(k for m in MODULES for k in _kinds(m))
 
 
 def def_name(cls: type) -> str:
@@ -93,4 +107,4 @@ def definitions(classes: tuple[type, ...]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(definitions(DNSSEC_KINDS), indent=2))
+    print(json.dumps(definitions(NEW_KINDS), indent=2))

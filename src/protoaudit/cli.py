@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from typing import IO
 import click
 
 from protoaudit import __version__
-from protoaudit.errors import TargetError
+from protoaudit.errors import ProtoauditError, TargetError
+from protoaudit.policy import evaluate
 from protoaudit.policy.findings import Severity
 from protoaudit.report import json_report
 from protoaudit.results import TargetResult, UnscannedTarget
@@ -45,6 +47,17 @@ def _targets(
     if input_file is not None:
         for number, text in read_target_lines(input_file):
             yield from _parse_one(text, f"{input_file.name}:{number}: {text}", parse, errors)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    """HOST:PORT (or [V6]:PORT) for --socks-probe-target; a usage error otherwise."""
+    try:
+        target = parse_target(text, service="tls")
+    except TargetError as error:
+        raise click.BadParameter(str(error), param_hint="--socks-probe-target") from None
+    if f":{target.port}" not in text:
+        raise click.BadParameter("give a port: HOST:PORT", param_hint="--socks-probe-target")
+    return target.host, target.port
 
 
 def _whole_hosts(targets: Iterator[Target]) -> Iterator[Target]:
@@ -134,6 +147,21 @@ def _run(
         results = _audit_with_progress(targets, options)
     else:
         results = asyncio.run(_collect(targets, options))
+    return _report(
+        results, errors, json_out=json_out, quiet=quiet, verbose=verbose, fail_on=fail_on
+    )
+
+
+def _report(
+    results: list[TargetResult],
+    errors: list[UnscannedTarget],
+    *,
+    json_out: str | None,
+    quiet: bool,
+    verbose: bool,
+    fail_on: str | None,
+) -> int:
+    """Write the JSON, draw the terminal report; the exit code."""
     if json_out:
         text = json_report.dumps(
             results, errors, tool_version=__version__, generated=datetime.now(UTC)
@@ -244,6 +272,16 @@ def main() -> None:
     help="With --dane: the CAA domain of the CA that issued the chain (for a private CA).",
 )
 @click.option(
+    "--socks-probe-target",
+    metavar="HOST:PORT",
+    help="socks5:// and socks4://: prove an open proxy by a CONNECT to this, and only this.",
+)
+@click.option(
+    "--fetch-wkd",
+    is_flag=True,
+    help="openpgpkey: targets: fetch the Web Key Directory URLs too (default: only show them).",
+)
+@click.option(
     "--all-services",
     is_flag=True,
     help="Audit each target's host on every well-known port (TLS, mail, FTP, SSH, telnet, r*).",
@@ -269,6 +307,8 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
     trust_anchor: str | None,
     dane: bool,
     caa_issuer: tuple[str, ...],
+    socks_probe_target: str | None,
+    fetch_wkd: bool,
     all_services: bool,
     fail_on: str | None,
     quiet: bool,
@@ -292,6 +332,8 @@ def audit(  # noqa: PLR0917 - click passes every option as an argument
         trust_anchor_file=trust_anchor,
         dane=dane,
         caa_issuer=caa_issuer,
+        socks_probe_target=_host_port(socks_probe_target) if socks_probe_target else None,
+        fetch_wkd=fetch_wkd,
     )
     errors: list[UnscannedTarget] = []
     parsed = _targets(targets, input_file, partial(parse_target, sni=sni, service=starttls), errors)
@@ -378,6 +420,56 @@ def dnssec(  # noqa: PLR0917 - click passes every option as an argument
         targets, errors, options, json_out=json_out, quiet=False, verbose=verbose, fail_on=fail_on
     )
     sys.exit(code)
+
+
+MAX_KEY_FILE = 16 << 20  # as pgp.reader.MAX_INPUT_BYTES: more is refused unread
+
+
+@main.command("pgp")
+@click.argument("files", nargs=-1, required=True, metavar="FILE|-...")
+@click.option(
+    "--json", "json_out", metavar="FILE|-", help="Write the JSON report to FILE, or - for stdout."
+)
+@click.option("--fail-on", type=_severities, help="Exit 1 when a finding is at least this severe.")
+@click.option("-q", "--quiet", is_flag=True, help="No terminal report.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every subkey and user ID.")
+def pgp(
+    files: tuple[str, ...], json_out: str | None, fail_on: str | None, quiet: bool, verbose: bool
+) -> None:
+    """Audit OpenPGP keys: armored or binary, one key or a keyring export; - reads stdin."""
+    from protoaudit.pgp_command import audit_key_file  # noqa: PLC0415
+
+    results: list[TargetResult] = []
+    errors: list[UnscannedTarget] = []
+    for name in files:
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            data = _read_bounded(name, MAX_KEY_FILE)
+            observations = tuple(audit_key_file(data, now=started, name=name))
+        except (OSError, ProtoauditError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            errors.append(UnscannedTarget(text=name, reason=reason))
+            click.echo(f"protoaudit: skipped {name}: {reason}", err=True)
+            continue
+        target = Target(name, 0, "pgp", original=name)
+        duration = round(time.monotonic() - clock, 3)
+        findings = evaluate(observations)
+        results.append(TargetResult(target, "", started, duration, observations, findings, None))
+    sys.exit(
+        _report(results, errors, json_out=json_out, quiet=quiet, verbose=verbose, fail_on=fail_on)
+    )
+
+
+def _read_bounded(name: str, limit: int) -> bytes:
+    """A file's bytes, or stdin's for "-"; more than `limit` is refused, not read on."""
+    if name == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(name, "rb") as handle:
+            data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ProtoauditError(f"larger than {limit >> 20} MB; not a key file")
+    return data
 
 
 @main.command("ssh-policy")

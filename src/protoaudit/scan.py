@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from protoaudit.engine.dialog import StartTlsFailed, run_dialog
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts, connect, resolve
-from protoaudit.errors import TargetError, TransportError
+from protoaudit.errors import ProtoauditError, TargetError, TransportError
 from protoaudit.observations import (
     CertificateChain,
     ConnectionFailure,
@@ -33,7 +33,7 @@ from protoaudit.proto.remote_login import parse_telnet
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import Dialog, DialogOutcome
 from protoaudit.results import TargetResult
-from protoaudit.targets import SERVICES, Service, Target
+from protoaudit.targets import SERVICES, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,10 @@ class AuditOptions:
     # and the CAA records of HOST against the chain's issuer.
     dane: bool = False
     caa_issuer: tuple[str, ...] = ()  # CAA domains of the issuing CA (a private CA's)
+    # socks5:// and socks4://: the only place a proxy is ever asked to CONNECT to, to
+    # prove it open; None: never.
+    socks_probe_target: tuple[str, int] | None = None
+    fetch_wkd: bool = False  # openpgpkey: fetch the Web Key Directory URLs too
 
     @property
     def own_dns(self) -> bool:
@@ -78,14 +82,28 @@ def _dialog_observation(outcome: DialogOutcome, *, upgraded: bool = True) -> Sta
 
 
 async def _run_family(
-    context: ProbeContext, service: Service, observations: list[Observation]
+    context: ProbeContext, target: Target, options: AuditOptions, observations: list[Observation]
 ) -> None:
     # Imported here, not at the top: an SSH audit need not load pyOpenSSL and the
     # TLS codec, nor a TLS audit asyncssh (start-up time is most of a quick audit).
+    service = SERVICES[target.service]
     if service.family == "ssh":
         from protoaudit.probes.ssh import run_ssh_probes  # noqa: PLC0415
 
         await run_ssh_probes(context, observations)
+    elif service.family == "ike":
+        from protoaudit.probes.ike import run_ike_probes  # noqa: PLC0415
+
+        await run_ike_probes(context, observations)
+    elif service.family == "openvpn":
+        from protoaudit.probes.openvpn import run_openvpn_probes  # noqa: PLC0415
+
+        await run_openvpn_probes(context, target.transport, observations)
+    elif service.family == "socks":
+        from protoaudit.probes.socks import run_socks_probes  # noqa: PLC0415
+
+        version = 4 if service.name == "socks4" else 5
+        await run_socks_probes(context, version, options.socks_probe_target, observations)
     elif service.family == "remote-login":
         from protoaudit.probes.remote_login import run_remote_login_probe  # noqa: PLC0415
 
@@ -98,6 +116,42 @@ async def _run_family(
             run_tls_probes(context, observations),
             run_starttls_probes(context, service, observations),
         )
+
+
+async def _reachable(
+    target: Target,
+    address: str,
+    *,
+    timeouts: Timeouts,
+    limiter: Limiter,
+    dialog: Callable[[], Dialog] | None,
+    observations: list[Observation],
+) -> bool:
+    """Connect once (and run the STARTTLS dialog once); False, with the reason, if not."""
+    started_dialog: Dialog | None = None
+    try:
+        async with limiter.slot(address):
+            conn = await connect(address, target.port, timeouts=timeouts)
+            async with conn:
+                if dialog is not None:
+                    started_dialog = dialog()
+                    outcome = await run_dialog(conn, started_dialog)
+                    observations.append(_dialog_observation(outcome))
+    except StartTlsFailed as failure:
+        observations.append(_dialog_observation(failure.outcome, upgraded=False))
+        observations.append(
+            ConnectionFailure(stage="starttls", reason=failure.kind, detail=failure.detail)
+        )
+        return False
+    except TransportError as error:
+        if started_dialog is not None:
+            # A stall or reset mid-dialog: what the server did say is still evidence.
+            seen = replace(started_dialog.outcome, failure=f"{error.kind}: {error.detail}")
+            observations.append(_dialog_observation(seen, upgraded=False))
+        stage = "connect" if started_dialog is None and not observations else "starttls"
+        observations.append(ConnectionFailure(stage=stage, reason=error.kind, detail=error.detail))
+        return False
+    return True
 
 
 async def _probe_address(
@@ -120,30 +174,17 @@ async def _probe_address(
             ConnectionFailure(stage="starttls", reason="unsupported", detail=str(error))
         )
         return
-    started_dialog: Dialog | None = None
-    try:
-        # One connect first: a closed or filtered port is one observation, not fifty;
-        # and a STARTTLS service shows its plaintext side once, here.
-        async with limiter.slot(address):
-            conn = await connect(address, target.port, timeouts=timeouts)
-            async with conn:
-                if dialog is not None:
-                    started_dialog = dialog()
-                    outcome = await run_dialog(conn, started_dialog)
-                    observations.append(_dialog_observation(outcome))
-    except StartTlsFailed as failure:
-        observations.append(_dialog_observation(failure.outcome, upgraded=False))
-        observations.append(
-            ConnectionFailure(stage="starttls", reason=failure.kind, detail=failure.detail)
-        )
-        return
-    except TransportError as error:
-        if started_dialog is not None:
-            # A stall or reset mid-dialog: what the server did say is still evidence.
-            seen = replace(started_dialog.outcome, failure=f"{error.kind}: {error.detail}")
-            observations.append(_dialog_observation(seen, upgraded=False))
-        stage = "connect" if started_dialog is None and not observations else "starttls"
-        observations.append(ConnectionFailure(stage=stage, reason=error.kind, detail=error.detail))
+    # One connect first: a closed or filtered port is one observation, not fifty;
+    # and a STARTTLS service shows its plaintext side once, here. UDP has no connect:
+    # IKE and OpenVPN over UDP find out from their first exchange.
+    if target.transport != "udp" and not await _reachable(
+        target,
+        address,
+        timeouts=timeouts,
+        limiter=limiter,
+        dialog=dialog,
+        observations=observations,
+    ):
         return
     context = ProbeContext(
         host=target.host,
@@ -158,7 +199,7 @@ async def _probe_address(
     )
     try:
         async with asyncio.timeout(options.target_deadline):
-            await _run_family(context, service, observations)
+            await _run_family(context, target, options, observations)
     except TimeoutError:
         observations.append(
             ProbeFailure(
@@ -306,6 +347,8 @@ async def _audit_target(
         return [await _audit_dnssec(target, options)]
     if SERVICES[target.service].family == "mail":
         return await _audit_mail_domain(target, options, limiter)
+    if SERVICES[target.service].family == "openpgpkey":
+        return [await _audit_openpgpkey(target, options)]
     dns_facts: tuple[Observation, ...] = ()
     try:
         if options.own_dns and not target.is_ip:
@@ -335,6 +378,34 @@ async def _audit_target(
             *(_audit_address(target, a, options, limiter, dns_facts) for a in chosen)
         )
     )
+
+
+async def _audit_openpgpkey(target: Target, options: AuditOptions) -> TargetResult:
+    """The OpenPGP key published in DNS for a mail address, audited like a key file."""
+    from protoaudit.pgp_command import audit_openpgpkey  # noqa: PLC0415
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    started = options.now()
+    clock = time.monotonic()
+    observations: tuple[Observation, ...]
+    try:
+        settings = validation_settings(
+            options.dns_server, options.root_servers, options.trust_anchor_file
+        )
+        found = await audit_openpgpkey(
+            target.host,
+            settings,
+            timeout=options.timeout,
+            now=started,
+            fetch_wkd=options.fetch_wkd,
+            deadline=min(options.target_deadline, 60.0),
+        )
+        observations = tuple(found)
+    except (ValueError, ProtoauditError) as error:
+        observations = (ProbeFailure("openpgpkey", "bad-input", str(error)[:300]),)
+    duration = round(time.monotonic() - clock, 3)
+    findings = evaluate(observations)
+    return TargetResult(target, "", started, duration, observations, findings, None)
 
 
 async def _audit_mail_domain(

@@ -77,15 +77,25 @@ SERVICES: dict[str, Service] = {
         Service("dnssec", 53, "udp", "none", None, "dnssec"),
         # A mail domain: every MX, audited as SMTP with STARTTLS and DANE (RFC 7672).
         Service("mail", 25, "tcp", "none", None, "mail"),
+        # Below TLS and beside it: IKE (UDP), OpenVPN (UDP or TCP), SOCKS proxies.
+        Service("ike", 500, "udp", "none", None, "ike"),
+        Service("openvpn", 1194, "udp", "none", None, "openvpn"),
+        _other("socks5", 1080, "socks"),
+        _other("socks4", 1080, "socks"),
+        # An OpenPGP key published in DNS for a mail address (RFC 7929); a key file.
+        Service("openpgpkey", 53, "udp", "none", None, "openpgpkey"),
+        Service("pgp", 0, "file", "none", None, "pgp"),
     )
 }
+# Families whose targets are names to look up, not ports to connect to.
+NAME_FAMILIES = ("dnssec", "mail", "openpgpkey", "pgp")
 ALIASES = {"postgresql": "postgres", "smtp-submission": "submission", "managesieve": "sieve"}
 # A bare host:port on a well-known port means that port's service; the
 # scheme-less default stays plain TLS (443 and anything unknown).
 BY_PORT: dict[int, str] = {
     service.default_port: name
     for name, service in reversed(list(SERVICES.items()))
-    if name not in ("tls", "submissions")
+    if name not in ("tls", "submissions") and service.family not in NAME_FAMILIES
 }
 
 
@@ -110,6 +120,7 @@ class Target:
     # One port of a whole-host audit (--all-services): a closed port is no failure.
     sweep: bool = False
     dns_type: str = "A"  # dnssec: targets: the record type validated
+    transport: str = "tcp"  # "udp" for ike:// and openvpn:// (unless openvpn://…/tcp)
 
     @property
     def is_ip(self) -> bool:
@@ -187,6 +198,18 @@ def _mail_target(text: str, original: str) -> Target:
     )
 
 
+_MAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
+
+
+def _openpgpkey_target(text: str, original: str) -> Target:
+    """`openpgpkey:user@example.com`: the key published for that address (RFC 7929)."""
+    local, at, domain = text.strip().rpartition("@")
+    if not at or not _MAIL_LOCAL.match(local) or not _DNS_NAME.match(domain) or domain == ".":
+        raise TargetError(f"{original!r}: {text!r} is not a mail address")
+    address = f"{local}@{domain.rstrip('.').lower()}"
+    return Target(address, 53, "openpgpkey", original=original.strip(), dns_type="OPENPGPKEY")
+
+
 def parse_target(text: str, *, sni: str | None = None, service: str | None = None) -> Target:
     original = text
     text = text.strip()
@@ -196,13 +219,19 @@ def parse_target(text: str, *, sni: str | None = None, service: str | None = Non
         return _dnssec_target(text[7:], original)
     if text[:5].lower() == "mail:":
         return _mail_target(text[5:], original)
+    if text[:11].lower() == "openpgpkey:":
+        return _openpgpkey_target(text[11:], original)
     scheme_match = _SCHEME.match(text)
     if scheme_match:
         scheme, text = scheme_match.group(1).lower(), scheme_match.group(2)
         if ALIASES.get(scheme, scheme) not in SERVICES:
             raise TargetError(f"{original!r}: unknown scheme {scheme!r}")
+        if scheme == "pgp":
+            raise TargetError(f"{original!r}: audit key files with `protoaudit pgp FILE`")
+        if SERVICES[ALIASES.get(scheme, scheme)].family in NAME_FAMILIES:
+            raise TargetError(f"{original!r}: write {scheme}:NAME, not {scheme}://")
         service = service or scheme
-        text = text.split("/", 1)[0]
+        text, _, path = text.partition("/")
         if "@" in text:
             raise TargetError(f"{original!r}: credentials in a target are not accepted")
     chosen = service_named(service or "tls")
@@ -227,7 +256,19 @@ def parse_target(text: str, *, sni: str | None = None, service: str | None = Non
         host, port = _host(text, original), chosen.default_port
     if service is None and port in BY_PORT:
         chosen = SERVICES[BY_PORT[port]]
-    return Target(host=host, port=port, service=chosen.name, sni=sni, original=original.strip())
+    transport = chosen.transport
+    if chosen.name == "openvpn" and scheme_match and path.lower() in ("udp", "tcp"):
+        transport = path.lower()
+    elif chosen.name == "openvpn" and scheme_match and path:
+        raise TargetError(f"{original!r}: openvpn:// takes /udp or /tcp, not /{path}")
+    return Target(
+        host=host,
+        port=port,
+        service=chosen.name,
+        sni=sni,
+        original=original.strip(),
+        transport=transport,
+    )
 
 
 def every_service(target: Target) -> Iterator[Target]:

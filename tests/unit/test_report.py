@@ -42,7 +42,7 @@ from protoaudit.registry.tls import group_by_name
 from protoaudit.report import json_report, terminal
 from protoaudit.results import TargetResult, UnscannedTarget
 from protoaudit.targets import Target
-from schema_defs import DNSSEC_KINDS, definitions
+from schema_defs import NEW_KINDS, definitions
 
 TLS10, TLS12, TLS13 = ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3
 GENERATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -602,7 +602,7 @@ def test_schema_definitions_match_the_dataclasses() -> None:
         PlaintextLoginService,
     )  # fmt: skip
     defs = json_report.load_schema()["$defs"]
-    for name, definition in definitions((*ssh_kinds, *DNSSEC_KINDS)).items():
+    for name, definition in definitions((*ssh_kinds, *NEW_KINDS)).items():
         assert defs[name] == definition, name
 
 
@@ -619,3 +619,9 @@ def test_dnssec_terminal_report_shows_the_chain_and_escapes_the_wire() -> None:
     assert "none, proven by NSEC" in text
     assert "dnssec.island" in text
     assert "\x1b" not in text
+
+
+def test_every_observation_kind_is_in_the_schema() -> None:
+    schema = json_report.load_schema()["$defs"]
+    listed = {item["if"]["properties"]["kind"]["const"] for item in schema["observation"]["allOf"]}
+    assert {kind.kind for kind in NEW_KINDS} <= listed

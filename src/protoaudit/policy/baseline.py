@@ -28,7 +28,15 @@ ThresholdsT = TypeVar("ThresholdsT")
 BASELINE_FILE = "protoaudit_tls_baseline.json"
 SSH_BASELINE_FILE = "protoaudit_ssh_baseline.json"
 DNSSEC_BASELINE_FILE = "protoaudit_dnssec_baseline.json"
-CATALOGUE_FILES = (BASELINE_FILE, SSH_BASELINE_FILE, DNSSEC_BASELINE_FILE)
+CATALOGUE_FILES = (
+    BASELINE_FILE,
+    SSH_BASELINE_FILE,
+    DNSSEC_BASELINE_FILE,
+    "protoaudit_ike_baseline.json",
+    "protoaudit_openvpn_baseline.json",
+    "protoaudit_socks_baseline.json",
+    "protoaudit_pgp_baseline.json",
+)
 
 
 @dataclass(frozen=True, slots=True)

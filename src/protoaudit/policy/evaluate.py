@@ -16,6 +16,10 @@ from protoaudit.policy.certificate_rules import CERTIFICATE_RULES
 from protoaudit.policy.dane_rules import DANE_RULES
 from protoaudit.policy.dnssec_rules import DNSSEC_RULES
 from protoaudit.policy.findings import Finding, Rule
+from protoaudit.policy.ike_rules import IKE_RULES
+from protoaudit.policy.openvpn_rules import OPENVPN_RULES
+from protoaudit.policy.pgp_rules import PGP_RULES
+from protoaudit.policy.socks_rules import SOCKS_RULES
 from protoaudit.policy.ssh_rules import SSH_RULES
 from protoaudit.policy.starttls_rules import STARTTLS_RULES
 from protoaudit.policy.tls_rules import TLS_RULES
@@ -27,6 +31,10 @@ RULES: tuple[Rule, ...] = (
     *SSH_RULES,
     *DNSSEC_RULES,
     *DANE_RULES,
+    *IKE_RULES,
+    *OPENVPN_RULES,
+    *SOCKS_RULES,
+    *PGP_RULES,
 )
 
 

@@ -47,6 +47,10 @@ from protoaudit.report.terminal_base import table as _table
 from protoaudit.report.terminal_base import wire
 from protoaudit.report.terminal_base import words as _words
 from protoaudit.report.terminal_dnssec import dnssec_tables
+from protoaudit.report.terminal_ike import ike_tables
+from protoaudit.report.terminal_openvpn import openvpn_tables
+from protoaudit.report.terminal_pgp import pgp_tables
+from protoaudit.report.terminal_socks import socks_tables
 from protoaudit.report.terminal_ssh import ssh_tables
 from protoaudit.results import TargetResult, UnscannedTarget
 
@@ -425,8 +429,9 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
         console.print(_ftp_facts(facts, verbose))
     for ssh_table in ssh_tables(observations):
         console.print(ssh_table)
-    for dnssec_table in dnssec_tables(observations, verbose):
-        console.print(dnssec_table)
+    for family_tables in (dnssec_tables, ike_tables, openvpn_tables, socks_tables, pgp_tables):
+        for family_table in family_tables(observations, verbose):
+            console.print(family_table)
     versions = _versions(observations, verbose)
     if versions is not None:
         console.print(versions)

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Write lab/ike/ground_truth.json from the lab's config: what charon accepts, per IKE version.
+
+    ground_truth.py            write the file
+    ground_truth.py --check    exit 1 if the file differs from what the config says today
+
+The proposals come from swanctl.conf.in (one `proposals` line per connection),
+translated from strongSwan's keywords to IANA numbers with the table below
+(strongSwan's "IKEv2 Cipher Suites" documentation, 5.9). strongSwan's rules
+applied here:
+- IKEv2: a proposal is a set per transform type; with no `prf` keyword, the
+  PRFs are those matching the integrity algorithms (sha256 -> PRF_HMAC_SHA2_256).
+  A responder takes any combination within one proposal, so the accepted set
+  per type is the union over the proposals.
+- IKEv1: each proposal is expanded into every combination of its algorithms
+  (suites); the PRF is the hash.
+- IKEv1 Main Mode: charon 5.9 selects the transform without looking at the
+  authentication method (it checks it at message 5), and answers the RSA and
+  El-Gamal encryption methods as pre-shared key: `auth_checked_in_main_mode`
+  says so, and the lab tests only require PSK among the methods found.
+- Vendor IDs: "strongSwan" (send_vendor_id = yes) in both versions; IKEv1 also
+  XAUTH and DPD always, and RFC 3947 NAT-T and IKE fragmentation when the
+  initiator offered them (its own charon code: ike_vendor / isakmp_vendor).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TRUTH = HERE / "ground_truth.json"
+SWANCTL = HERE / "swanctl.conf.in"
+STRONGSWAN = HERE / "strongswan.conf.in"
+TARGETS = HERE / "targets.env"
+
+# strongSwan keyword -> (IKEv2 ENCR id, key length) / IKEv1 (encryption, key length).
+ENCRYPTION = {
+    "aes128": (12, 128),
+    "aes192": (12, 192),
+    "aes256": (12, 256),
+    "aes128gcm16": (20, 128),
+    "aes256gcm16": (20, 256),
+    "3des": (3, None),
+}
+ENCRYPTION_V1 = {"aes128": (7, 128), "aes192": (7, 192), "aes256": (7, 256), "3des": (5, None)}
+INTEGRITY = {"md5": 1, "sha1": 2, "sha256": 12, "sha384": 13, "sha512": 14}
+PRF_OF_INTEGRITY = {"md5": 1, "sha1": 2, "sha256": 5, "sha384": 6, "sha512": 7}
+PRF = {"prfmd5": 1, "prfsha1": 2, "prfsha256": 5, "prfsha384": 6, "prfsha512": 7}
+HASH_V1 = {"md5": 1, "sha1": 2, "sha256": 4, "sha384": 5, "sha512": 6}
+GROUPS = {
+    "modp768": 1,
+    "modp1024": 2,
+    "modp1536": 5,
+    "modp2048": 14,
+    "modp3072": 15,
+    "modp4096": 16,
+    "ecp256": 19,
+    "ecp384": 20,
+    "ecp521": 21,
+    "x25519": 31,
+    "curve25519": 31,
+}
+PSK = 1
+
+
+def vid(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def env(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Z_][A-Z0-9_]*)='([^']*)'", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def connections(text: str) -> dict[str, dict[str, str]]:
+    """name -> {version, aggressive, proposals} of each connection block."""
+    found: dict[str, dict[str, str]] = {}
+    current = None
+    depth = 0
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.endswith("{"):
+            depth += 1
+            if depth == 2:
+                current = line[:-1].strip()
+                found[current] = {}
+            continue
+        if line == "}":
+            depth -= 1
+            continue
+        if depth == 2 and current and "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            found[current][key] = value
+    return found
+
+
+def ikev2(proposals: str) -> dict[str, list[Any]]:
+    encryption: list[dict[str, Any]] = []
+    prf: list[int] = []
+    integrity: list[int] = []
+    groups: list[int] = []
+    for proposal in proposals.split(","):
+        words = proposal.strip().split("-")
+        explicit_prf = [PRF[w] for w in words if w in PRF]
+        for word in words:
+            if word in ENCRYPTION:
+                code, bits = ENCRYPTION[word]
+                entry = {"id": code, "key_length": bits}
+                if entry not in encryption:
+                    encryption.append(entry)
+            elif word in INTEGRITY:
+                integrity += [INTEGRITY[word]] if INTEGRITY[word] not in integrity else []
+                if not explicit_prf and PRF_OF_INTEGRITY[word] not in prf:
+                    prf.append(PRF_OF_INTEGRITY[word])
+            elif word in GROUPS:
+                groups += [GROUPS[word]] if GROUPS[word] not in groups else []
+            elif word not in PRF:
+                raise SystemExit(f"ground_truth.py: unknown keyword {word!r} in {proposal!r}")
+        prf += [p for p in explicit_prf if p not in prf]
+    return {
+        "encryption": encryption,
+        "prf": prf,
+        "integrity": integrity,
+        "key_exchange": groups,
+        "additional_key_exchange": [],
+    }
+
+
+def ikev1(proposals: str) -> list[dict[str, Any]]:
+    suites: list[dict[str, Any]] = []
+    for proposal in proposals.split(","):
+        words = proposal.strip().split("-")
+        ciphers = [ENCRYPTION_V1[w] for w in words if w in ENCRYPTION_V1]
+        hashes = [HASH_V1[w] for w in words if w in HASH_V1]
+        groups = [GROUPS[w] for w in words if w in GROUPS]
+        for (code, bits), hash_, group in itertools.product(ciphers, hashes, groups):
+            suites.append({"encryption": code, "key_length": bits, "hash": hash_, "group": group})
+    return suites
+
+
+def build() -> dict[str, Any]:
+    addresses = env(TARGETS)
+    conns = connections(SWANCTL.read_text())
+    v2 = next(c for c in conns.values() if c.get("version") == "2")
+    v1 = next(c for c in conns.values() if c.get("version") == "1")
+    strongswan = STRONGSWAN.read_text()
+    suites = ikev1(v1["proposals"])
+    sends_vid = "send_vendor_id = yes" in strongswan
+    strongswan_vid = [vid("strongSwan")] if sends_vid else []
+    target = {
+        "host": addresses["IKE_LAB_HOST"],
+        "port": int(addresses["IKE_PORT"]),
+        "implementation": "strongSwan 5.9.8 (Debian 12 strongswan-charon)",
+        "ikev2": {
+            **ikev2(v2["proposals"]),
+            "first_choice": ikev2(v2["proposals"].split(",")[0]),
+            "cookie_required": False,
+            "fragmentation_supported": "fragmentation = yes" in strongswan,
+            "nat_detected": False,
+            "vendor_ids": strongswan_vid,
+        },
+        "ikev1": {
+            "main_mode": {
+                "suites": suites,
+                "encryption": list(
+                    {
+                        json.dumps([s["encryption"], s["key_length"]]): [
+                            s["encryption"],
+                            s["key_length"],
+                        ]
+                        for s in suites
+                    }.values()
+                ),
+                "hash": list(dict.fromkeys(s["hash"] for s in suites)),
+                "groups": list(dict.fromkeys(s["group"] for s in suites)),
+                "auth_required": [PSK],
+                "auth_checked_in_main_mode": False,
+            },
+            "aggressive_mode": {
+                "accepted": v1.get("aggressive") == "yes",
+                "psk_hash_exposed": v1.get("aggressive") == "yes"
+                and "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" in strongswan,
+                "responder_identity": "responder.lab.test",
+            },
+            "vendor_ids": [*strongswan_vid, "09002689dfd6b712", "afcad71368a1f1c96b8696fc77570100"],
+            "vendor_ids_when_offered": [vid("RFC 3947"), vid("FRAGMENTATION") + "80000000"],
+        },
+    }
+    return {
+        "_comment": "Generated by lab/ike/ground_truth.py from swanctl.conf.in, strongswan.conf.in "
+        "and targets.env; do not edit by hand.",
+        "targets": {"ike": target},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    text = json.dumps(build(), indent=2) + "\n"
+    if args.check:
+        if TRUTH.read_text() != text:
+            print("ike ground_truth.json is stale: run lab/ike/ground_truth.py", file=sys.stderr)
+            return 1
+        print("ike ground_truth.json matches the config")
+        return 0
+    TRUTH.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

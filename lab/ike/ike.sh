@@ -1,0 +1,33 @@
+# Shared by the ike sub-lab's scripts (sourced, not run).
+# shellcheck shell=bash disable=SC2034  # variables are for the scripts that source this
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=targets.env
+source "$(dirname "${BASH_SOURCE[0]}")/targets.env"
+
+IKE_SRC="$LAB_SRC/ike"
+IKE_DIR="$LAB_DIR/ike"
+IKE_TRUTH="$IKE_SRC/ground_truth.json"
+CHARON=/usr/lib/ipsec/charon
+
+# The pid in FILE if that process is alive, its comm is COMM and its command
+# line or its environment names this run directory.
+ike_live_pid() {  # FILE COMM
+    local pid
+    [[ -s $1 ]] || return 1
+    pid=$(tr -d ' \n' <"$1")
+    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$2" ]] || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null |
+        grep -qF -e "$IKE_DIR" -e "$IKE_SRC/relay.py" || return 1
+    echo "$pid"
+}
+
+# 0 when the lab answers both IKE versions on its host address (ike-scan with a
+# random source port: the relay holds port 500 on the lab address).
+ike_up() {
+    local out
+    out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 -M "$IKE_LAB_HOST" 2>/dev/null) || return 1
+    grep -q 'Main Mode Handshake returned' <<<"$out" || return 1
+    out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 --ikev2 "$IKE_LAB_HOST" 2>/dev/null) || return 1
+    grep -qE 'IKEv2 SA_INIT Handshake returned|INVALID_KE_PAYLOAD' <<<"$out"
+}

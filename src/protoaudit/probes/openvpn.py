@@ -1,0 +1,541 @@
+"""An OpenVPN server from the outside: does it answer anyone, and what TLS does it speak?
+
+Theory of operation. Every question is one control session of its own
+(proto/openvpn), over UDP or TCP as the target says:
+
+1. Two unauthenticated hard resets, P_CONTROL_HARD_RESET_CLIENT_V2 and _V3,
+   at once. A server with tls-auth or tls-crypt (the "HMAC firewall") drops
+   them: silence. Over UDP a silent server gets the reset a second time,
+   halfway through the read deadline, so that one lost datagram is not taken
+   for a firewall. An ICMP port unreachable (UDP) or a refused connection
+   (TCP) means nothing listens: a ConnectionFailure, and nothing more.
+2. Where the V2 reset was answered, TLS through the control channel, all at
+   once: one ClientHello per version, TLS 1.0 to 1.3, from the TLS codec
+   (probes/tls/offers.py, the same hellos as a TLS audit), read up to the
+   ServerHello; and one full handshake by OpenSSL (pyOpenSSL over memory
+   BIOs, nothing verified) for the certificate chain, which TLS 1.3 encrypts.
+   OpenVPN servers ask for a client certificate; the probe has none, so the
+   handshake ends when the server refuses it, with the chain in hand.
+
+The reliability layer is the codec's; time is this module's: over UDP,
+packets not acknowledged within RETRANSMIT_INTERVAL (at most half the read
+timeout) are sent again. Every wait has the context's read deadline, a whole
+TLS exchange at most EXCHANGE_READS of them, and every datagram and TCP byte
+counts against the context's byte limit. A peer that is silent, closes,
+floods or answers garbage gives an observation, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography import x509
+from OpenSSL import SSL
+
+from protoaudit.engine.transport import Connection
+from protoaudit.errors import DecodeError, TransportError
+from protoaudit.observations import CertificateInfo, ConnectionFailure, Observation, ProbeFailure
+from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
+from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.tls.offers import client_hello, default_share_groups, suites_for
+from protoaudit.proto.openvpn.channel import (
+    ControlChannel,
+    Malformed,
+    ResetReplyReceived,
+    TlsDataReceived,
+)
+from protoaudit.proto.openvpn.packets import Opcode, StreamDeframer, frame, opcode_name
+from protoaudit.proto.tls import exchange as tls_codec
+from protoaudit.proto.tls.constants import ProtocolVersion, version_name
+from protoaudit.registry import tls as registry
+from protoaudit.sanitize import quote_bytes
+from protoaudit.x509_checks import describe
+
+RESETS = (Opcode.P_CONTROL_HARD_RESET_CLIENT_V2, Opcode.P_CONTROL_HARD_RESET_CLIENT_V3)
+TLS_VERSIONS = (
+    ProtocolVersion.TLS1_0,
+    ProtocolVersion.TLS1_1,
+    ProtocolVersion.TLS1_2,
+    ProtocolVersion.TLS1_3,
+)
+RETRANSMIT_INTERVAL = 1.0  # seconds; OpenVPN itself starts at 2
+EXCHANGE_READS = 4  # a TLS exchange may take this many read timeouts in all
+MAX_QUEUED_DATAGRAMS = 64
+MAX_DETAIL = 300
+PREFIX_SHOWN = 48  # bytes of a non-OpenVPN answer quoted in a detail
+# Security level 0 and every suite: an old server's chain must still come back.
+_CIPHERS = b"ALL:eNULL:!aNULL:@SECLEVEL=0"
+
+
+# --- links: one packet at a time over UDP or TCP ---------------------------------------------
+
+
+class _Link(Protocol):
+    retransmits: bool
+    received_prefix: bytes  # the first bytes received, for saying what a non-server sent
+
+    async def send(self, packet: bytes) -> None: ...
+
+    async def receive(self, timeout: float) -> bytes: ...
+
+
+def _os_kind(error: OSError) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return TransportError.REFUSED
+    if isinstance(error, ConnectionResetError):
+        return TransportError.RESET
+    return TransportError.UNREACHABLE
+
+
+def _silence(timeout: float) -> TransportError:
+    return TransportError(TransportError.TIMEOUT, f"no answer within {timeout:g}s")
+
+
+class _UdpLink(asyncio.DatagramProtocol):
+    """A connected UDP socket: datagrams from the target only, queued and counted."""
+
+    retransmits = True
+
+    def __init__(self, budget: int) -> None:
+        self._queue: deque[bytes] = deque()
+        self._error: OSError | None = None
+        self._wake = asyncio.Event()
+        self._budget = budget
+        self.transport: asyncio.DatagramTransport | None = None
+        self.received_prefix = b""
+
+    def datagram_received(self, data: bytes, _address: tuple[str | object, ...]) -> None:
+        if not self.received_prefix:
+            self.received_prefix = data[:PREFIX_SHOWN]
+        self._budget -= len(data)
+        if len(self._queue) < MAX_QUEUED_DATAGRAMS:  # beyond: dropped, as a busy kernel would
+            self._queue.append(data)
+        self._wake.set()
+
+    def error_received(self, exc: Exception) -> None:
+        if isinstance(exc, OSError):
+            self._error = exc
+        self._wake.set()
+
+    async def send(self, packet: bytes) -> None:
+        assert self.transport is not None
+        if self._error is not None:
+            raise TransportError(_os_kind(self._error), os.strerror(self._error.errno or 0))
+        self.transport.sendto(packet)
+
+    async def receive(self, timeout: float) -> bytes:
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                while not self._queue:
+                    if self._error is not None:
+                        error = self._error
+                        raise TransportError(_os_kind(error), os.strerror(error.errno or 0))
+                    self._wake.clear()
+                    await self._wake.wait()
+        except TimeoutError as error:
+            raise TransportError(
+                TransportError.TIMEOUT, f"no answer within {timeout:g}s"
+            ) from error
+        if self._budget < 0:
+            raise TransportError(TransportError.TOO_LARGE, "peer sent more than the byte limit")
+        return self._queue.popleft()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class _TcpLink:
+    retransmits = False
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._deframer = StreamDeframer()
+        self.received_prefix = b""
+
+    async def send(self, packet: bytes) -> None:
+        await self._connection.send(frame(packet))
+
+    async def receive(self, timeout: float) -> bytes:
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                while (packet := self._deframer.next_packet()) is None:
+                    data = await self._connection.receive()
+                    if len(self.received_prefix) < PREFIX_SHOWN:
+                        self.received_prefix += data[: PREFIX_SHOWN - len(self.received_prefix)]
+                    self._deframer.feed(data)
+        except TimeoutError as error:
+            raise TransportError(
+                TransportError.TIMEOUT, f"no answer within {timeout:g}s"
+            ) from error
+        return packet
+
+
+@asynccontextmanager
+async def _link(context: ProbeContext, transport: str) -> AsyncIterator[_Link]:
+    if transport == "tcp":
+        async with context.connection() as connection:
+            yield _TcpLink(connection)
+        return
+    async with context.limiter.slot(context.address):
+        loop = asyncio.get_running_loop()
+        protocol = _UdpLink(context.max_bytes)
+        try:
+            async with asyncio.timeout(context.timeouts.connect):
+                protocol.transport, _ = await loop.create_datagram_endpoint(
+                    lambda: protocol, remote_addr=(context.address, context.port)
+                )
+        except TimeoutError as error:
+            raise TransportError(TransportError.TIMEOUT, "UDP socket setup stalled") from error
+        except OSError as error:
+            raise TransportError(_os_kind(error), f"{context.address}: {error}") from error
+        try:
+            yield protocol
+        finally:
+            protocol.close()
+
+
+# --- the reset, and TLS through the channel ------------------------------------------------
+
+
+@dataclass
+class _Reset:
+    reply: ResetReplyReceived | None = None
+    outcome: str = "silent"
+    detail: str = ""
+    sent: int = 0
+
+
+def _malformed(link: _Link, error: DecodeError) -> str:
+    """A decode failure in words, quoting (escaped) what the peer sent first."""
+    words = f"{error.field}: {error.reason}"
+    if link.received_prefix:
+        words += f"; the server sent {quote_bytes(link.received_prefix, PREFIX_SHOWN)}"
+    return words[:MAX_DETAIL]
+
+
+async def _send_all(link: _Link, packets: list[bytes]) -> None:
+    for packet in packets:
+        await link.send(packet)
+
+
+async def _open(context: ProbeContext, link: _Link, channel: ControlChannel) -> _Reset:
+    """Send the reset (again, over UDP, halfway through the wait) and read the answer."""
+    loop = asyncio.get_running_loop()
+    result = _Reset()
+    await _send_all(link, channel.packets_to_send())
+    result.sent = 1
+    deadline = loop.time() + context.timeouts.read
+    resend_at = loop.time() + context.timeouts.read / 2 if link.retransmits else deadline
+    while True:
+        try:
+            packet = await link.receive(min(deadline, resend_at) - loop.time())
+        except DecodeError as error:  # TCP framing
+            result.outcome, result.detail = "malformed", _malformed(link, error)
+            return result
+        except TransportError as error:
+            if error.kind != TransportError.TIMEOUT:
+                result.outcome, result.detail = error.kind, error.detail
+                if link.received_prefix:
+                    result.detail += f"; the server sent {quote_bytes(link.received_prefix)}"
+                return result
+            if loop.time() < deadline:
+                await _send_all(link, channel.unacknowledged())
+                result.sent += 1
+                resend_at = deadline
+                continue
+            result.detail = (
+                f"no answer within {context.timeouts.read:g}s to {result.sent} "
+                f"unauthenticated reset{'s' if result.sent > 1 else ''}"
+            )
+            return result
+        channel.receive_packet(packet)
+        while (event := channel.next_event()) is not None:
+            if isinstance(event, ResetReplyReceived):
+                result.reply, result.outcome = event, "answered"
+                return result
+            if isinstance(event, Malformed):
+                result.outcome, result.detail = "malformed", _malformed(link, event.error)
+                return result
+
+
+class _TlsSide(Protocol):
+    @property
+    def done(self) -> bool: ...
+
+    def outgoing(self) -> bytes: ...
+
+    def incoming(self, data: bytes) -> None: ...
+
+
+async def _pump(context: ProbeContext, link: _Link, channel: ControlChannel, side: _TlsSide) -> str:
+    """Move TLS bytes both ways until `side` is done; "" then, else why it stopped."""
+    loop = asyncio.get_running_loop()
+    read = context.timeouts.read
+    deadline = loop.time() + read * EXCHANGE_READS
+    last_heard = loop.time()
+    interval = min(RETRANSMIT_INTERVAL, read / 2)
+    while not side.done:
+        channel.send_tls(side.outgoing())
+        await _send_all(link, channel.packets_to_send())
+        now = loop.time()
+        silent_until = min(deadline, last_heard + read)
+        if now >= silent_until:
+            if now >= deadline:
+                return f"timeout: the exchange took over {read * EXCHANGE_READS:g}s"
+            return f"timeout: no data within {read:g}s"
+        wait = silent_until - now
+        if link.retransmits and channel.unacknowledged():
+            wait = min(wait, interval)
+        try:
+            packet = await link.receive(wait)
+        except DecodeError as error:  # TCP framing
+            return f"malformed: {_malformed(link, error)}"
+        except TransportError as error:
+            if error.kind == TransportError.TIMEOUT:
+                if link.retransmits:
+                    await _send_all(link, channel.unacknowledged())
+                continue
+            return f"{error.kind}: {error.detail}"
+        last_heard = loop.time()
+        channel.receive_packet(packet)
+        while (event := channel.next_event()) is not None:
+            if isinstance(event, TlsDataReceived):
+                side.incoming(event.data)
+            elif isinstance(event, Malformed):
+                return f"malformed: {_malformed(link, event.error)}"
+    # Our last words: the alert OpenSSL may have for the server, and our acknowledgements.
+    # The exchange is over whether or not they arrive.
+    channel.send_tls(side.outgoing())
+    with contextlib.suppress(TransportError):
+        await _send_all(link, channel.packets_to_send())
+    return ""
+
+
+async def _session(
+    context: ProbeContext, transport: str, side: _TlsSide | None, reset: int
+) -> tuple[_Reset, str]:
+    """One control session: the reset, then (with a side, if answered) TLS. Never raises."""
+    channel = ControlChannel(os.urandom(8), reset_opcode=reset)
+    result, stopped = _Reset(), ""
+    try:
+        async with _link(context, transport) as link:
+            result = await _open(context, link, channel)
+            if side is not None and result.reply is not None:
+                stopped = await _pump(context, link, channel, side)
+    except TransportError as error:
+        result.outcome, result.detail = error.kind, error.detail
+        stopped = f"{error.kind}: {error.detail}"
+    if side is not None and result.reply is None and not stopped:
+        stopped = f"the reset was not answered: {result.outcome}"
+    return result, stopped[:MAX_DETAIL]
+
+
+async def probe_reset(context: ProbeContext, transport: str, reset: int) -> OpenVpnReset:
+    result, _ = await _session(context, transport, None, reset)
+    reply = result.reply
+    if reply is None:
+        return OpenVpnReset(
+            transport=transport,
+            reset_opcode=int(reset),
+            answered=False,
+            outcome=result.outcome,
+            reply_opcode=None,
+            server_session_id=None,
+            acknowledged_reset=False,
+            sent=result.sent,
+            detail=result.detail[:MAX_DETAIL],
+        )
+    detail = f"{opcode_name(reply.opcode)}, session {reply.server_session_id.hex()}"
+    if reply.acknowledged_reset:
+        detail += ", acknowledging our reset"
+    return OpenVpnReset(
+        transport=transport,
+        reset_opcode=int(reset),
+        answered=True,
+        outcome="answered",
+        reply_opcode=reply.opcode,
+        server_session_id=reply.server_session_id.hex(),
+        acknowledged_reset=reply.acknowledged_reset,
+        sent=result.sent,
+        detail=detail,
+    )
+
+
+class _HelloSide:
+    """The TLS codec's hello exchange, read up to the ServerHello."""
+
+    def __init__(self, record: bytes) -> None:
+        self.exchange = tls_codec.HelloExchange(record, stop_after="server_hello")
+        self.server_hello: tls_codec.ServerHelloReceived | None = None
+        self.alert: int | None = None
+        self.malformed: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.exchange.finished
+
+    def outgoing(self) -> bytes:
+        return self.exchange.bytes_to_send()
+
+    def incoming(self, data: bytes) -> None:
+        self.exchange.receive_data(data)
+        while (event := self.exchange.next_event()) is not None:
+            if isinstance(event, tls_codec.ServerHelloReceived):
+                self.server_hello = event
+            elif isinstance(event, tls_codec.AlertReceived):
+                self.alert = event.description
+            elif isinstance(event, tls_codec.Malformed):
+                self.malformed = f"malformed TLS: {event.error}"
+
+
+async def probe_tls_version(
+    context: ProbeContext, transport: str, version: int
+) -> OpenVpnTlsVersion:
+    shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
+    record = client_hello(version, suites_for(version), server_name=None, share_groups=shares)
+    side = _HelloSide(record)
+    _, stopped = await _session(context, transport, side, RESETS[0])
+    if side.server_hello is not None:
+        hello = side.server_hello.server_hello
+        chosen = hello.selected_version
+        suite = registry.cipher_suite(hello.cipher_suite).name
+        if chosen != version:
+            detail = f"the server answered with {version_name(chosen)}"
+            return OpenVpnTlsVersion(transport, int(version), False, None, detail)
+        detail = f"ServerHello ({suite})"
+        return OpenVpnTlsVersion(transport, int(version), True, hello.cipher_suite, detail)
+    if side.alert is not None:
+        detail = f"alert {registry.alert(side.alert).name}"
+    elif side.malformed is not None:
+        detail = side.malformed
+    elif not side.exchange.received_prefix and stopped.startswith(("timeout", "closed")):
+        # OpenVPN tears a session down when its TLS fails, before the alert leaves.
+        detail = f"no ServerHello: the server dropped the session ({stopped})"
+    else:
+        detail = stopped or "no answer"
+    return OpenVpnTlsVersion(transport, int(version), False, None, detail[:MAX_DETAIL])
+
+
+class _OpenSslSide:
+    """A pyOpenSSL client over memory BIOs: it never touches a socket."""
+
+    def __init__(self) -> None:
+        context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        context.set_verify(SSL.VERIFY_NONE)
+        context.set_min_proto_version(SSL.TLS1_VERSION)
+        context.set_cipher_list(_CIPHERS)
+        self.connection = SSL.Connection(context, None)
+        self.connection.set_connect_state()
+        self.completed = False
+        self.error: str | None = None
+        self._step()
+
+    @property
+    def done(self) -> bool:
+        return self.completed or self.error is not None
+
+    def _step(self) -> None:
+        try:
+            self.connection.do_handshake()
+            self.completed = True
+        except SSL.WantReadError:
+            pass
+        except SSL.Error as error:
+            self.error = f"TLS: {_openssl_words(error)}"
+
+    def outgoing(self) -> bytes:
+        chunks = []
+        while True:
+            try:
+                chunks.append(self.connection.bio_read(65536))
+            except SSL.WantReadError:
+                return b"".join(chunks)
+
+    def incoming(self, data: bytes) -> None:
+        if not self.done:
+            self.connection.bio_write(data)
+            self._step()
+
+
+def _openssl_words(error: SSL.Error) -> str:
+    reasons = [str(part[2]) for part in error.args[0] if len(part) == 3] if error.args else []
+    return "; ".join(reasons) or type(error).__name__
+
+
+def _chain(connection: SSL.Connection) -> tuple[tuple[CertificateInfo, ...], str]:
+    try:
+        chain: list[x509.Certificate] = connection.get_peer_cert_chain(as_cryptography=True) or []
+    except ValueError as error:
+        return (), f"; a certificate cryptography cannot read: {error}"
+    return tuple(describe(certificate) for certificate in chain), ""
+
+
+def _ca_names(connection: SSL.Connection) -> tuple[str, ...]:
+    names = []
+    for name in connection.get_client_ca_list():
+        parts = (b"=".join(component) for component in name.get_components())
+        names.append(b",".join(parts).decode("utf-8", "replace"))
+    return tuple(names)
+
+
+async def probe_handshake(context: ProbeContext, transport: str) -> OpenVpnTlsHandshake:
+    side = _OpenSslSide()
+    _, stopped = await _session(context, transport, side, RESETS[0])
+    connection = side.connection
+    cipher_name = connection.get_cipher_name() or ""
+    certificates, problem = _chain(connection)
+    suite: int | None = None
+    if cipher_name:
+        try:
+            suite = registry.cipher_suite_by_name(cipher_name).code
+        except KeyError:
+            suite = None
+    detail = "completed" if side.completed else side.error or stopped or "no answer"
+    return OpenVpnTlsHandshake(
+        transport=transport,
+        version=connection.get_protocol_version() if cipher_name else None,
+        cipher_suite=suite,
+        cipher_name=cipher_name,
+        certificates=certificates,
+        client_ca_names=_ca_names(connection),
+        completed=side.completed,
+        detail=(detail + problem)[:MAX_DETAIL],
+    )
+
+
+async def run_openvpn_probes(
+    context: ProbeContext, transport: str, sink: list[Observation]
+) -> None:
+    """Probe the OpenVPN server at `context` over `transport` ("udp" or "tcp").
+
+    The V3 reset runs beside everything else: to a server without tls-crypt-v2
+    it is silence, which costs a whole read timeout that TLS need not wait for.
+    """
+    if transport not in ("udp", "tcp"):
+        raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
+    v3 = asyncio.ensure_future(probe_reset(context, transport, RESETS[1]))
+    try:
+        v2 = await probe_reset(context, transport, RESETS[0])
+        results: list[Observation] = []
+        if v2.answered:
+            jobs = [probe_tls_version(context, transport, version) for version in TLS_VERSIONS]
+            results += await asyncio.gather(*jobs, probe_handshake(context, transport))
+        sink.extend([v2, await v3])
+    finally:
+        v3.cancel()
+    if v2.outcome in (TransportError.REFUSED, TransportError.UNREACHABLE):
+        sink.append(ConnectionFailure(stage="openvpn", reason=v2.outcome, detail=v2.detail))
+        return
+    sink.extend(results)
+    versions = [o for o in results if isinstance(o, OpenVpnTlsVersion)]
+    if versions and not any(o.supported for o in versions):
+        details = "; ".join(sorted({o.detail for o in versions}))
+        sink.append(ProbeFailure("openvpn_tls", "no-tls", details[:MAX_DETAIL]))

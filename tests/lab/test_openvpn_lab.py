@@ -1,0 +1,142 @@
+"""The OpenVPN probes against lab/openvpn: resets, TLS versions and certificates equal the truth.
+
+lab/openvpn/ground_truth.json states, from the server configs, which servers
+answer an unauthenticated reset (no tls-auth/tls-crypt), what a silent one
+does over UDP and TCP, the TLS versions each accepts and the certificate it
+presents. Every target is audited once per module, all at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protoaudit.engine.limits import Limiter
+from protoaudit.engine.transport import Timeouts
+from protoaudit.observations import Observation
+from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
+from protoaudit.policy.evaluate import evaluate
+from protoaudit.policy.openvpn_rules import OPENVPN_RULES
+from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.openvpn import run_openvpn_probes
+
+pytestmark = pytest.mark.lab
+
+TRUTH: dict[str, Mapping[str, Any]] = json.loads(
+    (Path(__file__).resolve().parents[2] / "lab" / "openvpn" / "ground_truth.json").read_text()
+)["targets"]
+NAMES = sorted(TRUTH)
+ANSWERING = sorted(name for name in NAMES if TRUTH[name]["answers_reset_v2"])
+RESET_V2 = bytes([7 << 3]) + b"labcheck" + bytes(5)
+
+
+def _up(truth: Mapping[str, Any]) -> bool:
+    """TCP: accepts; UDP: something holds the port (a bind fails)."""
+    address = (truth["host"], truth["port"])
+    if truth["transport"] == "tcp":
+        try:
+            socket.create_connection(address, timeout=2).close()
+        except OSError:
+            return False
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def context(truth: Mapping[str, Any]) -> ProbeContext:
+    return ProbeContext(
+        host=truth["host"],
+        address=truth["host"],
+        port=truth["port"],
+        server_name=None,
+        timeouts=Timeouts(connect=1.0, read=1.0),
+        limiter=Limiter(total=64, per_host=32),
+        ca_file=None,
+        now=datetime.now(UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, list[Observation]]:
+    down = [name for name, truth in TRUTH.items() if not _up(truth)]
+    if down:
+        message = f"OpenVPN lab not available: {down} (run lab/start.sh)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+    async def one(name: str) -> list[Observation]:
+        sink: list[Observation] = []
+        await run_openvpn_probes(context(TRUTH[name]), TRUTH[name]["transport"], sink)
+        return sink
+
+    async def run() -> list[list[Observation]]:
+        return list(await asyncio.gather(*(one(name) for name in NAMES)))
+
+    return dict(zip(NAMES, asyncio.run(run()), strict=True))
+
+
+def of(observations: list[Observation], kind: type[Any]) -> list[Any]:
+    return [o for o in observations if isinstance(o, kind)]
+
+
+def test_the_lab_has_every_kind() -> None:
+    kinds = {(t["transport"], t["hmac_firewall"]) for t in TRUTH.values()}
+    assert {("udp", None), ("tcp", None), ("udp", "tls-crypt"), ("udp", "tls-auth")} <= kinds
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_resets_are_the_truth(results: dict[str, list[Observation]], name: str) -> None:
+    truth = TRUTH[name]
+    resets = {reset.reset_opcode: reset for reset in of(results[name], OpenVpnReset)}
+    assert set(resets) == {7, 10}
+    v2, v3 = resets[7], resets[10]
+    assert v2.answered is truth["answers_reset_v2"]
+    assert v3.answered is truth["answers_reset_v3"]
+    assert all(reset.transport == truth["transport"] for reset in resets.values())
+    if v2.answered:
+        assert (v2.reply_opcode, v2.acknowledged_reset) == (8, True)
+    else:
+        assert v2.outcome == truth["unanswered_outcome"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tls_versions_are_the_truth(results: dict[str, list[Observation]], name: str) -> None:
+    versions = of(results[name], OpenVpnTlsVersion)
+    if not TRUTH[name]["answers_reset_v2"]:
+        assert versions == []  # behind the HMAC firewall, nothing more to see
+        return
+    assert sorted(v.version for v in versions if v.supported) == TRUTH[name]["tls_versions"]
+    assert all(v.cipher_suite is not None for v in versions if v.supported)
+
+
+@pytest.mark.parametrize("name", ANSWERING)
+def test_certificates_are_the_truth(results: dict[str, list[Observation]], name: str) -> None:
+    (handshake,) = of(results[name], OpenVpnTlsHandshake)
+    truth = TRUTH[name]
+    assert handshake.version == truth["handshake_version"]
+    assert [c.subject for c in handshake.certificates] == truth["chain_subjects"]
+    leaf = handshake.certificates[0]
+    expected = truth["certificate"]
+    assert (leaf.subject, leaf.issuer) == (expected["subject"], expected["issuer"])
+    assert (leaf.key_type, leaf.key_bits) == (expected["key_type"], expected["key_bits"])
+    assert leaf.signature_hash == expected["signature_hash"]
+    assert handshake.client_ca_names == (truth["ca"]["subject"],)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_findings_are_the_truth(results: dict[str, list[Observation]], name: str) -> None:
+    ids = sorted(finding.id for finding in evaluate(results[name], OPENVPN_RULES))
+    assert ids == TRUTH[name]["findings"]
