@@ -85,7 +85,9 @@ def parse_protoaudit(path: Path) -> Found:
     if v2 is None:
         return Found(False, "no reset observation")
     if not v2["answered"]:
-        return Found(False, f"{v2['outcome']} (HMAC firewall or nothing there)")
+        if v2["outcome"] == "closed":
+            return Found(False, "hung up on the reset: HMAC firewall")
+        return Found(False, f"{v2['outcome']}: HMAC firewall, or nothing there")
     return Found(True, f"OpenVPN; TLS {', '.join(sorted(versions))}; {leaf}")
 
 
@@ -168,7 +170,8 @@ def render(
             if run is None or run.error:
                 cells += [f"error: {run.error[:60]}" if run else "—", "—"]
                 continue
-            cells += [run.found.text, f"{statistics.median(run.seconds):.1f}"]
+            # "open|filtered" must not split a Markdown cell.
+            cells += [run.found.text.replace("|", "\\|"), f"{statistics.median(run.seconds):.1f}"]
         ours = runs.get(("protoaudit", name))
         peers = [
             runs[(tool, name)] for tool in tools if tool != "protoaudit" and (tool, name) in runs

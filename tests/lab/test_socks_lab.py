@@ -66,6 +66,8 @@ class Target:
                 connection, _ = self._server.accept()
             except TimeoutError:
                 continue
+            except OSError:
+                return  # stop() closed the socket under us
             self.connections += 1
             with connection, contextlib.suppress(OSError):
                 connection.sendall(b"protoaudit lab target\n")
