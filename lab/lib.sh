@@ -35,3 +35,15 @@ lab_live_pid() {  # FILE PROGRAM
     [[ -r /proc/$pid/comm && $(</proc/"$pid"/comm) == "$2" ]] || return 1
     echo "$pid"
 }
+
+# Wait (at most 5 s) until every PID has exited; 1 if some still runs.
+wait_gone() {  # PID...
+    local p alive
+    for _ in $(seq 50); do
+        alive=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        ((alive)) || return 0
+        sleep 0.1
+    done
+    return 1
+}

@@ -16,17 +16,6 @@ our_group() {  # PGID
     done
 }
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # nginx: the master takes its workers down on TERM.
 if pid=$(lab_live_pid "$LAB_DIR/nginx/nginx.pid" nginx); then
     kill -TERM "$pid"

@@ -7,17 +7,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/dns.sh"
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # All servers get TERM at once, then we wait for all: knotd and unbound each
 # take a second or two to shut down.
 all=()

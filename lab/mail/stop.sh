@@ -23,17 +23,6 @@ descendants() {  # PID: its children, grandchildren, ...
     done
 }
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # TERM makes either master stop its children and exit. The children are listed
 # first: one that outlives its master (a login process mid-session) gets KILL.
 stop_master() {  # NAME PIDFILE COMM

@@ -6,17 +6,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ovpn.sh"
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 pids=()
 while read -r name _ _ _ _; do
     if pid=$(ovpn_live_pid "$OVPN_DIR/$name/pid"); then

@@ -5,17 +5,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/svc.sh"
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # vsftpd, slapd and prosody were started by setsid: the pid in each file is
 # also a process group (vsftpd's session children are in it). Signal the
 # members that are ours: their command line names the run dir. A recycled

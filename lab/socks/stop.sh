@@ -7,17 +7,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/socks.sh"
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 for entry in "${SOCKS_SERVERS[@]}"; do
     read -r name comm file <<<"$entry"
     file="$SOCKS_DIR/$file"

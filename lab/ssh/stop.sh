@@ -7,17 +7,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ssh.sh"
 
-wait_gone() {  # PID...
-    local p alive
-    for _ in $(seq 50); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # The server and everything it forked: sshd's per-connection children (they
 # call setsid, so they are not in its process group), dropbear's, inetd's
 # telnetd/in.r*d and the logins they run. All are listed before the TERM, as
