@@ -263,9 +263,6 @@ async def _audit_address(
     await _probe_address(
         target, address, options, limiter, started=started, observations=observations
     )
-    if options.dane and SERVICES[target.service].family == "tls" and not target.is_ip:
-        observations += await _dane(target, options, observations, started)
-    observations[:0] = dns_facts
     if _not_tls(target, observations) or _swept_elsewhere(target, observations):
         # Mail, FTP, news, SSH and telnet servers greet first: the greeting says
         # which audit applies, so a bare host:2525 or host:2222 still gets it.
@@ -285,7 +282,9 @@ async def _audit_address(
                 started=started,
                 observations=observations,
             )
-    frozen = tuple(observations)
+    if options.dane and SERVICES[target.service].family == "tls" and not target.is_ip:
+        observations += await _dane(target, options, observations, started)
+    frozen = (*dns_facts, *observations)
     unjudged = TargetResult(target, address, started, 0.0, frozen, (), None)
     if unjudged.closed:
         # A whole-host audit asks every well-known port; a closed one is an answer.

@@ -7,6 +7,7 @@ report a bad one as a recorded failure of the target, never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from protoaudit.probes.dnssec import parse_server, read_trust_anchor_file
 from protoaudit.proto.dnssec.anchors import TrustAnchorError, TrustAnchors
@@ -19,6 +20,7 @@ class ValidationSettings:
     trust_anchors: TrustAnchors | None = None
 
 
+@cache  # one parse of the trust anchor file per run, however many targets ask
 def validation_settings(
     server: str | None, root_servers: tuple[str, ...], trust_anchor_file: str | None
 ) -> ValidationSettings:
