@@ -186,9 +186,27 @@ def _q(*pairs: str) -> tuple[Query, ...]:
     return tuple(Query(*p.split()) for p in pairs)
 
 
+# An OpenPGP key published for alice@secure.test (RFC 7929: SHA-256 of "alice",
+# 28 octets, under _openpgpkey). Made once with GnuPG 2.2 (`--quick-gen-key
+# 'Alice <alice@secure.test>' ed25519 cert never` plus a cv25519 encryption
+# subkey); public parts only. Primary key fingerprint:
+OPENPGPKEY_FINGERPRINT = "89E9F8CF7AB21E418C8B962971C4E866B2EF8E60"
+OPENPGPKEY_OWNER = "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db._openpgpkey"
+OPENPGPKEY_DATA = (
+    "mDMEawp3oxYJKwYBBAHaRw8BAQdAeU1vMYLZZdg4F0EY6LpZuNXiQtbkj1K9OcojK30D7zK0GUFsaWNlIDxhbGlj"
+    "ZUBzZWN1cmUudGVzdD6IkAQTFggAOBYhBInp+M96sh5BjIuWKXHE6Gay745gBQJrCnejAhsBBQsJCAcCBhUKCQgL"
+    "AgQWAgMBAh4BAheAAAoJEHHE6Gay745g2TYA/0uzUpYQILm8PqvPHBraqJWJDp9rth4J4W7YEGVQPV76AP98zqt3"
+    "9Pa566gH2js//2+V2wUUf4wXib9FIdWEOlkBAbg4BGsKd6MSCisGAQQBl1UBBQEBB0AkLgqk9//hgDykx4yqeth6"
+    "JQDOFOpE2Pk5GxtOW93QGAMBCAeIeAQYFggAIBYhBInp+M96sh5BjIuWKXHE6Gay745gBQJrCnejAhsMAAoJEHHE"
+    "6Gay745gBUoA/iKzqiQkSNheCiMRuh+cpSN+HZw+fuvgbaLM5M/P2GBdAP9yTWEN/t+kF63hepvf69ONwj1BkjMe"
+    "I4qO/PQyHKyrBw=="
+)
+
+
 # Every TLSA of secure.test.: which certificate each is made from. Whether it
 # matches the TLS target on that port is derived by ground_truth.py from the
 # TLS and mail labs' truth (which certificate and chain each port serves).
+
 SECURE_TLSA = (
     Tlsa(4431, "www", 3, 1, 1, "ecdsa"),
     Tlsa(4432, "www", 3, 1, 1, "rsa"),
@@ -249,6 +267,7 @@ ZONES: tuple[Zone, ...] = (
             '@ CAA 0 issuewild ";"',
             '@ CAA 0 iodef "mailto:security@secure.test"',
             '@ TXT "v=spf1 mx -all"',
+            f"{OPENPGPKEY_OWNER} OPENPGPKEY {OPENPGPKEY_DATA}",
         ),
         tlsa=SECURE_TLSA,
         queries=_q(
@@ -263,6 +282,7 @@ ZONES: tuple[Zone, ...] = (
             "@ TXT",
             "nonexistent A",  # NXDOMAIN, NSEC proof
             "www TXT",  # NODATA, NSEC proof
+            f"{OPENPGPKEY_OWNER} OPENPGPKEY",  # alice@secure.test's key (RFC 7929)
         )
         + tuple(
             Query(name, "TLSA")

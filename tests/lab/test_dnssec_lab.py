@@ -11,6 +11,7 @@ root (127.0.53.1), and through the lab's non-validating recursor
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -25,6 +26,7 @@ import pytest
 
 from protoaudit.observations_dane import CaaCheck, DaneCheck
 from protoaudit.observations_dns import DnssecStatus
+from protoaudit.observations_pgp import OpenPgpKeyRecord, PgpKey
 from protoaudit.policy import evaluate
 from protoaudit.probes.dnssec import read_trust_anchor_file, validate_name
 from protoaudit.proto.dnssec.anchors import TrustAnchors
@@ -322,3 +324,39 @@ def test_caa_records_govern_the_host_and_judge_the_issuer(
     assert caa.issuer_organization == "protoaudit lab"
     assert caa.issuer_allowed is allowed
     assert ("caa.issuer_not_allowed" in {f.id for f in result.findings}) is not allowed
+
+
+def test_an_openpgpkey_target_finds_the_key_published_in_the_lab_zone(
+    anchors: TrustAnchors, tmp_path: Path
+) -> None:
+    # Given alice@secure.test, whose key the lab zone publishes (RFC 7929), and its
+    # fingerprint as GnuPG reads it from the record's bytes
+    del anchors  # only for its skip-or-fail when the lab is down
+    (query,) = [q for q in TRUTH["queries"] if q["type"] == "OPENPGPKEY"]
+    key_file = tmp_path / "alice.pgp"
+    key_file.write_bytes(base64.b64decode("".join(query["answer"][0].split())))
+    shown = subprocess.run(
+        ["gpg", "--homedir", str(tmp_path), "--with-colons", "--show-keys", str(key_file)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    fingerprint = next(
+        line.split(":")[9] for line in shown.stdout.splitlines() if line.startswith("fpr")
+    )
+    options = AuditOptions(
+        timeout=5.0, root_servers=(f"{ROOT[0]}:{ROOT[1]}",), trust_anchor_file=str(ANCHOR_FILE)
+    )
+
+    async def run() -> list[TargetResult]:
+        return [
+            r async for r in audit_targets([parse_target("openpgpkey:alice@secure.test")], options)
+        ]
+
+    (result,) = asyncio.run(run())
+
+    # Then the record is DNSSEC-secure, so the key is authenticated, and it is that key
+    (record,) = [o for o in result.observations if isinstance(o, OpenPgpKeyRecord)]
+    assert record.owner.startswith(query["name"].split(".", 1)[0])
+    assert (record.dnssec_status, record.authenticated) == ("secure", True)
+    keys = [o for o in result.observations if isinstance(o, PgpKey)]
+    assert [key.fingerprint.upper() for key in keys] == [fingerprint.upper()]
+    assert "pgp.openpgpkey.not_authenticated" not in {f.id for f in result.findings}
