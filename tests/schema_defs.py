@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, get_args, get_origin, get_type_hints
 
 from protoaudit.observations import Observation
+from protoaudit.report import json_report
 
 # Every observation module after the first one: each of their kinds is in schema.json
 # field by field, written from this module and checked against it by the tests.
@@ -88,12 +89,32 @@ def object_schema(cls: type, nested: dict[str, type]) -> dict[str, Any]:
         required = ["kind", *names]
     for name in names:
         properties[name] = type_schema(hints[name], nested)
+        encode = json_report._CODE_FIELDS.get((getattr(cls, "kind", ""), name))
+        if encode is not None:  # a code point written as {code, name}: the shared definition
+            properties[name] = _code_schema(properties[name], CODE_DEFINITIONS[encode])
     return {
         "type": "object",
         "required": required,
         "properties": properties,
         "additionalProperties": False,
     }
+
+
+CODE_DEFINITIONS = {
+    json_report.version_json: "version",
+    json_report.suite_json: "cipher_suite",
+    json_report.group_json: "group",
+    json_report.scheme_json: "signature_scheme",
+}
+
+
+def _code_schema(plain: dict[str, Any], definition: str) -> dict[str, Any]:
+    reference = {"$ref": f"#/$defs/{definition}"}
+    if plain.get("type") == "array":
+        return {"type": "array", "items": reference}
+    if "anyOf" in plain:
+        return {"anyOf": [reference, {"type": "null"}]}
+    return reference
 
 
 def definitions(classes: tuple[type, ...]) -> dict[str, Any]:

@@ -12,11 +12,14 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from protoaudit.engine.limits import Limiter
@@ -27,6 +30,7 @@ from protoaudit.policy.evaluate import evaluate
 from protoaudit.policy.openvpn_rules import OPENVPN_RULES
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.openvpn import run_openvpn_probes
+from protoaudit.report import json_report
 
 pytestmark = pytest.mark.lab
 
@@ -140,3 +144,40 @@ def test_certificates_are_the_truth(results: dict[str, list[Observation]], name:
 def test_findings_are_the_truth(results: dict[str, list[Observation]], name: str) -> None:
     ids = sorted(finding.id for finding in evaluate(results[name], OPENVPN_RULES))
     assert ids == TRUTH[name]["findings"]
+
+
+def test_an_openvpn_target_through_the_cli_writes_json_the_schema_accepts(
+    results: dict[str, list[Observation]],
+) -> None:
+    # Given an answering server of the lab (the fixture skips, or fails under CI, when down)
+    del results
+    truth = TRUTH[ANSWERING[0]]
+    target = f"openvpn://{truth['host']}:{truth['port']}/{truth['transport']}"
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "protoaudit",
+            "audit",
+            target,
+            "--timeout",
+            "2",
+            "--json",
+            "-",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then the JSON validates, and TLS versions and suites are named as in the TLS audit
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, json_report.load_schema())
+    (result,) = document["targets"]
+    versions = [o["version"] for o in result["observations"] if o["kind"] == "openvpn_tls_version"]
+    assert versions
+    assert all(set(v) >= {"code", "name"} for v in versions)

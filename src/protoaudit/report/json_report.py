@@ -85,6 +85,10 @@ _CODE_FIELDS: dict[tuple[str, str], Callable[[int], JsonObject]] = {
     ("certificate_chain", "version"): version_json,
     ("certificate_chain", "cipher_suite"): suite_json,
     ("ftp_facts", "data_tls_version"): version_json,
+    ("openvpn_tls_version", "version"): version_json,
+    ("openvpn_tls_version", "cipher_suite"): suite_json,
+    ("openvpn_tls_handshake", "version"): version_json,
+    ("openvpn_tls_handshake", "cipher_suite"): suite_json,
     ("ftp_facts", "data_cipher_suite"): suite_json,
 }
 
