@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from protoaudit.engine.dialog import StartTlsFailed, run_dialog
 from protoaudit.engine.limits import Limiter
@@ -33,6 +34,9 @@ from protoaudit.proto.remote_login import parse_telnet
 from protoaudit.proto.starttls import dialog_factory, guess_from_greeting
 from protoaudit.proto.starttls.base import Dialog, DialogOutcome
 from protoaudit.results import TargetResult
+
+if TYPE_CHECKING:
+    from protoaudit.probes.dnssec_settings import ValidationSettings
 from protoaudit.targets import SERVICES, Target
 
 
@@ -301,18 +305,22 @@ async def _audit_address(
     )
 
 
+def _dns_settings(options: AuditOptions) -> ValidationSettings:
+    """Where DNSSEC validation asks and what it trusts; ValueError for a bad option."""
+    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
+
+    return validation_settings(options.dns_server, options.root_servers, options.trust_anchor_file)
+
+
 async def _audit_dnssec(target: Target, options: AuditOptions) -> TargetResult:
     """Validate a name's chain of trust: no address of its own, no connection to it."""
     from protoaudit.probes.dnssec import validate_name  # noqa: PLC0415
-    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
 
     started = options.now()
     clock = time.monotonic()
     observations: tuple[Observation, ...]
     try:
-        settings = validation_settings(
-            options.dns_server, options.root_servers, options.trust_anchor_file
-        )
+        settings = _dns_settings(options)
     except ValueError as error:
         observations = (ProbeFailure("dnssec", "bad-option", str(error)[:300]),)
     else:
@@ -382,15 +390,12 @@ async def _audit_target(
 async def _audit_openpgpkey(target: Target, options: AuditOptions) -> TargetResult:
     """The OpenPGP key published in DNS for a mail address, audited like a key file."""
     from protoaudit.pgp_command import audit_openpgpkey  # noqa: PLC0415
-    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
 
     started = options.now()
     clock = time.monotonic()
     observations: tuple[Observation, ...]
     try:
-        settings = validation_settings(
-            options.dns_server, options.root_servers, options.trust_anchor_file
-        )
+        settings = _dns_settings(options)
         found = await audit_openpgpkey(
             target.host,
             settings,
@@ -412,12 +417,9 @@ async def _audit_mail_domain(
 ) -> list[TargetResult]:
     """Every MX host of the domain, best preference first, as SMTP with STARTTLS and DANE."""
     from protoaudit.probes.dane import mail_exchangers  # noqa: PLC0415
-    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
 
     try:
-        settings = validation_settings(
-            options.dns_server, options.root_servers, options.trust_anchor_file
-        )
+        settings = _dns_settings(options)
     except ValueError as error:
         failure: tuple[Observation, ...] = (ProbeFailure("mail", "bad-option", str(error)[:300]),)
         return [TargetResult(target, "", options.now(), 0.0, failure, evaluate(failure), None)]
@@ -446,12 +448,9 @@ async def _resolve_validated(
 ) -> tuple[list[str], tuple[Observation, ...]]:
     """Addresses from the DNSSEC validator (maybe none), and the verdicts of their RRsets."""
     from protoaudit.probes.dane import resolve_validated  # noqa: PLC0415
-    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
 
     try:
-        settings = validation_settings(
-            options.dns_server, options.root_servers, options.trust_anchor_file
-        )
+        settings = _dns_settings(options)
     except ValueError as error:
         raise TransportError(TransportError.RESOLVE, str(error)) from None
     addresses, statuses = await resolve_validated(
@@ -468,12 +467,9 @@ async def _dane(
     target: Target, options: AuditOptions, observations: list[Observation], started: datetime
 ) -> list[Observation]:
     from protoaudit.probes.dane import caa_observation, dane_observations  # noqa: PLC0415
-    from protoaudit.probes.dnssec_settings import validation_settings  # noqa: PLC0415
 
     try:
-        settings = validation_settings(
-            options.dns_server, options.root_servers, options.trust_anchor_file
-        )
+        settings = _dns_settings(options)
     except ValueError as error:
         return [ProbeFailure("dane", "bad-option", str(error)[:300])]
     chains = [o for o in observations if isinstance(o, CertificateChain)]

@@ -686,7 +686,15 @@ async def close_at_once(reader: Reader, writer: Writer, client: ClientFlight) ->
 
 def hostile_to_asyncssh(misbehaviour: Misbehaviour) -> Handler:
     """A server well-behaved to protoaudit's own codec, and hostile to asyncssh (the
-    auth-methods probe) once it has its KEXINIT."""
+    auth-methods fallback) once it has its KEXINIT."""
+    return hostile_to(misbehaviour, after_reply=False, kex_init=FALLBACK_KEX_INIT)
+
+
+def hostile_to(
+    misbehaviour: Misbehaviour, *, after_reply: bool, kex_init: KexInit = KEX_INIT
+) -> Handler:
+    """Answers every key exchange of the host-key probes; the auth-methods connection
+    meets `misbehaviour` after its KEXINIT (asyncssh) or after the reply (our query)."""
 
     async def after_kex_init(reader: Reader, writer: Writer, client: ClientFlight) -> None:
         if client.asyncssh:
@@ -694,9 +702,22 @@ def hostile_to_asyncssh(misbehaviour: Misbehaviour) -> Handler:
             return
         init = await read_packet(reader)
         await send(writer, kex_reply(client, init, IDENTIFICATION))
-        await stall_until_hangup(reader)
+        if after_reply and client.auth_query:
+            await misbehaviour(reader, writer, client)
+        else:
+            await stall_until_hangup(reader)
 
-    return ssh_server(after_kex_init=after_kex_init, kex_init=FALLBACK_KEX_INIT)
+    return ssh_server(after_kex_init=after_kex_init, kex_init=kex_init)
+
+
+def assert_auth_probe_failed(seen: Audit, reason: str, details: tuple[str, ...]) -> None:
+    assert seen.elapsed < stall_bound(TIMEOUT)
+    seen.assert_no_internal_error()
+    (host_key,) = seen.of(SshHostKey)
+    assert host_key.signature_valid
+    (failure,) = seen.of(ProbeFailure)
+    assert (failure.probe, failure.reason) == ("ssh_auth_methods", reason), failure
+    assert any(words.lower() in failure.detail.lower() for words in details), failure
 
 
 # label: (what asyncssh meets after its KEXINIT, the failure's reason, words its detail has)
@@ -721,28 +742,7 @@ def test_the_auth_methods_probe_ends_in_time_on_a_hostile_key_exchange(
 
     # Then the audit ends in the probe's own bound, its failure recorded as data,
     # and the host key from protoaudit's own key exchange is kept beside it
-    assert seen.elapsed < stall_bound(TIMEOUT)
-    seen.assert_no_internal_error()
-    (host_key,) = seen.of(SshHostKey)
-    assert host_key.signature_valid
-    (failure,) = seen.of(ProbeFailure)
-    assert (failure.probe, failure.reason) == ("ssh_auth_methods", reason), failure
-    assert any(words.lower() in failure.detail.lower() for words in details), failure
-
-
-def hostile_after_reply(misbehaviour: Misbehaviour) -> Handler:
-    """A server that answers every key exchange, then misbehaves to the auth-methods query
-    where a server sends NEWKEYS and answers under the new keys."""
-
-    async def after_kex_init(reader: Reader, writer: Writer, client: ClientFlight) -> None:
-        init = await read_packet(reader)
-        await send(writer, kex_reply(client, init, IDENTIFICATION))
-        if client.auth_query:
-            await misbehaviour(reader, writer, client)
-        else:
-            await stall_until_hangup(reader)
-
-    return ssh_server(after_kex_init=after_kex_init)
+    assert_auth_probe_failed(seen, reason, details)
 
 
 def sends(data: bytes, *, forever: bool = False) -> Misbehaviour:
@@ -783,18 +783,12 @@ def test_the_auth_methods_query_ends_in_time_after_a_hostile_reply(
     serve: Serve, label: str
 ) -> None:
     misbehaviour, reason, details = AFTER_QUERY_REPLY[label]
-    peer = serve(hostile_after_reply(misbehaviour))
+    peer = serve(hostile_to(misbehaviour, after_reply=True))
 
     seen = audit(f"ssh://127.0.0.1:{peer.port}")
 
     # Then the query ends within its bound as a recorded failure, and never asks asyncssh
-    assert seen.elapsed < stall_bound(TIMEOUT)
-    seen.assert_no_internal_error()
-    (host_key,) = seen.of(SshHostKey)
-    assert host_key.signature_valid
-    (failure,) = seen.of(ProbeFailure)
-    assert (failure.probe, failure.reason) == ("ssh_auth_methods", reason), failure
-    assert any(words.lower() in failure.detail.lower() for words in details), failure
+    assert_auth_probe_failed(seen, reason, details)
     assert not seen.of(SshAuthMethods)
 
 
