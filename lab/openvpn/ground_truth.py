@@ -16,6 +16,12 @@ Where each fact comes from (each target's "sources" repeats it):
   target has, so nobody answers it; tls-version-min defaults to 1.2 and the
   maximum is the library's (OpenSSL 3.0: TLS 1.3); OpenVPN tears a session
   down when its TLS fails, so an unsupported version gets no ServerHello.
+- Cipher suites per version, in the server's order: what OpenSSL itself
+  lists (`openssl ciphers -s -stdname -v -tls1_x`) for the target's
+  tls-cipher, or OpenVPN 2.6's default list when it has none
+  (ssl_openssl.c, tls_ctx_restrict_ciphers), keeping the suites its
+  certificate can serve (Au), without DHE (the configs say `dh none`).
+  OpenVPN sets the server-preference option, so the order is the server's.
 - Certificates: pki.py's CERTIFICATES (subject, key, signature hash); the
   chain a server sends is its certificate then the lab CA (OpenSSL builds
   the chain from --ca).
@@ -26,6 +32,7 @@ Where each fact comes from (each target's "sources" repeats it):
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,6 +48,9 @@ import pki  # noqa: E402
 TLS_VERSIONS = {"1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
 DEFAULT_TLS_VERSION_MIN = "1.2"  # OpenVPN 2.6 (--tls-version-min)
 LIBRARY_TLS_VERSION_MAX = "1.3"  # OpenSSL 3.0
+OPENVPN_DEFAULT_CIPHERS = "DEFAULT:!EXP:!LOW:!MEDIUM:!kDH:!kECDH:!DSS:!PSK:!SRP:!kRSA"
+OPENSSL_VERSION_FLAG = {"1.0": "-tls1", "1.1": "-tls1_1", "1.2": "-tls1_2", "1.3": "-tls1_3"}
+CERTIFICATE_AU = {"RSA": "RSA", "EC": "ECDSA"}
 WEAK_RSA_BELOW = 2048  # protoaudit_openvpn_baseline.json thresholds.rsa_key_bits_min
 
 
@@ -52,6 +62,34 @@ def directives(config: str) -> dict[str, list[str]]:
             name, _, rest = line.partition(" ")
             found[name] = rest.split()
     return found
+
+
+def suites(cipher_string: str, version: str, key_type: str) -> list[str]:
+    """IANA names of the suites a server with this key accepts at `version`, in its order."""
+    flag = OPENSSL_VERSION_FLAG[version]
+    listing = subprocess.run(
+        ["openssl", "ciphers", "-s", "-stdname", "-v", flag, cipher_string],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = []
+    for line in listing.splitlines():
+        words = line.split()
+        fields = dict(word.split("=", 1) for word in words if "=" in word)
+        tls13 = fields["Kx"] == "any"
+        if tls13 != (version == "1.3"):
+            continue
+        if tls13 or (fields["Au"] == CERTIFICATE_AU[key_type] and fields["Kx"] in ("ECDH", "RSA")):
+            names.append(words[0])
+    return names
+
+
+def tls_findings(suites_by_version: dict[str, list[str]]) -> list[str]:
+    """The TLS audit's cipher findings these suites call for (tls_rules.CIPHER_CLASSES)."""
+    every = {name for names in suites_by_version.values() for name in names}
+    # RSA key transport is the only class the lab's OpenSSL can still offer.
+    return ["tls.cipher.no_forward_secrecy"] if any("TLS_RSA_" in n for n in every) else []
 
 
 def facts(config: str) -> dict[str, Any]:
@@ -88,6 +126,13 @@ def facts(config: str) -> dict[str, Any]:
         "ca": {"subject": f"CN={pki.CA_NAME}", "key_type": ca_type, "key_bits": ca_bits},
         "tls_cipher": seen.get("tls-cipher", [None])[0],
     }
+    cipher_string = found["tls_cipher"] or OPENVPN_DEFAULT_CIPHERS
+    found["tls_suites"] = {
+        name: suites(cipher_string, name, key_type)
+        for name, code in TLS_VERSIONS.items()
+        if code in found["tls_versions"]
+    }
+    found["tls_findings"] = tls_findings(found["tls_suites"])
     findings = ["openvpn.unauthenticated_reset" if answers else "openvpn.hmac_firewall"]
     if answers:
         if any(version < 0x0303 for version in found["tls_versions"]):
@@ -101,6 +146,8 @@ def facts(config: str) -> dict[str, Any]:
         "address, transport, hmac_firewall, certificate file": "server.conf.in via instances.py",
         "answers_reset_*, unanswered_outcome": "OpenVPN 2.6 HMAC firewall; no tls-crypt-v2",
         "tls_versions": "tls-version-min (default 1.2) to OpenSSL 3.0's TLS 1.3",
+        "tls_suites": "openssl ciphers for tls-cipher (or OpenVPN's default), by key, no DHE",
+        "tls_findings": "the TLS audit's cipher rules over tls_suites",
         "certificate, chain_subjects": "pki.py CERTIFICATES; OpenSSL chain building from --ca",
     }
     return found

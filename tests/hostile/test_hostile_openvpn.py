@@ -23,17 +23,33 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from hostile_helpers import Handler, Peer, stall_until_hangup
+from hostile_helpers import (
+    ACCEPTED_SUITES,
+    Handler,
+    Peer,
+    choose_suite,
+    handshake_record,
+    server_hello,
+    stall_until_hangup,
+    takes_tls12,
+)
 
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
-from protoaudit.observations import ConnectionFailure, Observation
+from protoaudit.observations import (
+    CipherSuiteSupport,
+    ConnectionFailure,
+    Observation,
+    ProbeFailure,
+)
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
 from protoaudit.policy.evaluate import evaluate
 from protoaudit.policy.openvpn_rules import OPENVPN_RULES
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.openvpn import run_openvpn_probes
 from protoaudit.proto.openvpn.packets import ControlPacket, Opcode, decode_packet, frame
+from protoaudit.proto.tls.constants import ProtocolVersion
+from protoaudit.proto.tls.hello import ClientHello
 
 Serve = Callable[[Handler], Peer]
 Reader = asyncio.StreamReader
@@ -248,6 +264,78 @@ def test_udp_repeats_its_reset_forever(udp: Callable[[Respond], UdpPeer]) -> Non
     found = probe(udp(openvpn_like(repeat)).port, "udp")
     versions = [o for o in found if isinstance(o, OpenVpnTlsVersion)]
     assert all("packets that changed nothing" in v.detail for v in versions)
+
+
+class TlsOverUdp:
+    """An OpenVPN-like UDP server whose TLS side is `choose(hello)`: a suite, or None to drop.
+
+    It answers the first `answered_resets` V2 resets (then none, as OpenVPN's
+    --connect-freq-initial does), reassembles each session's ClientHello from its
+    P_CONTROL_V1 fragments, and answers with a ServerHello for the chosen suite.
+    """
+
+    def __init__(self, choose: Callable[[ClientHello], int | None], answered_resets: int) -> None:
+        self.choose = choose
+        self.resets_left = answered_resets
+        self.buffers: dict[bytes, dict[int, bytes]] = {}
+
+    def __call__(self, datagram: bytes) -> list[bytes]:
+        packet = decode_packet(datagram)
+        if not isinstance(packet, ControlPacket):
+            return []
+        if packet.opcode == Opcode.P_CONTROL_HARD_RESET_CLIENT_V2:
+            if self.resets_left <= 0:
+                return []
+            self.resets_left -= 1
+            return [server_reset(packet)]
+        if packet.opcode != Opcode.P_CONTROL_V1 or packet.message_packet_id is None:
+            return []
+        fragments = self.buffers.setdefault(packet.session_id, {})
+        fragments[packet.message_packet_id] = packet.payload
+        record = b"".join(fragments[key] for key in sorted(fragments))
+        end = 5 + int.from_bytes(record[3:5], "big")
+        if len(record) < max(end, 9):
+            return []  # more fragments to come
+        hello = ClientHello.decode(record[9:end])
+        suite = self.choose(hello) if takes_tls12(hello) else None
+        if suite is None:
+            return []  # OpenVPN drops a session whose TLS fails, alert unsent
+        return [server_control(packet, 1, handshake_record(server_hello(suite)))]
+
+
+def test_udp_picks_a_suite_it_was_not_offered(udp: Callable[[Respond], UdpPeer]) -> None:
+    # The full offer has its favourite, so TLS 1.2 works; enumeration then catches it out
+    found = probe(udp(TlsOverUdp(lambda _: 0xC02F, answered_resets=1000)).port, "udp")
+    versions = {o.version: o for o in found if isinstance(o, OpenVpnTlsVersion)}
+    assert [v for v, o in versions.items() if o.supported] == [ProtocolVersion.TLS1_2]
+    failures = [o for o in found if isinstance(o, ProbeFailure)]
+    assert [(f.probe, f.reason, f.detail) for f in failures] == [
+        (
+            "cipher_suites",
+            "protocol-violation",
+            "TLS 1.2: the server chose 0xC02F, which was not offered",
+        )
+    ]
+    assert not any(isinstance(o, CipherSuiteSupport) for o in found)
+
+
+def test_udp_suites_through_the_channel(udp: Callable[[Respond], UdpPeer]) -> None:
+    # The same peer, honest: both suites, in its order
+    found = probe(udp(TlsOverUdp(choose_suite, answered_resets=1000)).port, "udp")
+    (support,) = [o for o in found if isinstance(o, CipherSuiteSupport)]
+    assert (support.version, support.server_order) == (ProtocolVersion.TLS1_2, ACCEPTED_SUITES)
+
+
+def test_udp_stops_answering_resets_mid_enumeration(udp: Callable[[Respond], UdpPeer]) -> None:
+    # Six resets answered (the V2 probe, four versions, the handshake), then silence:
+    # the enumeration says so instead of taking the silence for refusals
+    found = probe(udp(TlsOverUdp(choose_suite, answered_resets=6)).port, "udp")
+    versions = {o.version: o for o in found if isinstance(o, OpenVpnTlsVersion)}
+    assert versions[ProtocolVersion.TLS1_2].supported
+    failures = [o for o in found if isinstance(o, ProbeFailure)]
+    assert [(f.probe, f.reason) for f in failures] == [("cipher_suites", "unanswered")]
+    assert failures[0].detail.startswith("TLS 1.2: the server stopped answering resets")
+    assert not any(isinstance(o, CipherSuiteSupport) for o in found)
 
 
 # --- TCP -------------------------------------------------------------------------------

@@ -24,12 +24,14 @@ import pytest
 
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
-from protoaudit.observations import Observation
+from protoaudit.observations import CipherSuiteSupport, Observation
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
-from protoaudit.policy.evaluate import evaluate
+from protoaudit.policy.evaluate import RULES, evaluate
 from protoaudit.policy.openvpn_rules import OPENVPN_RULES
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.openvpn import run_openvpn_probes
+from protoaudit.proto.tls.constants import version_name
+from protoaudit.registry import tls as registry
 from protoaudit.report import json_report
 
 pytestmark = pytest.mark.lab
@@ -124,6 +126,33 @@ def test_tls_versions_are_the_truth(results: dict[str, list[Observation]], name:
         return
     assert sorted(v.version for v in versions if v.supported) == TRUTH[name]["tls_versions"]
     assert all(v.cipher_suite is not None for v in versions if v.supported)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cipher_suites_are_the_truth_in_the_servers_order(
+    results: dict[str, list[Observation]], name: str
+) -> None:
+    # Every suite each version accepts, enumerated through the control channel, as
+    # OpenSSL lists the server's cipher string; OpenVPN enforces its own order.
+    found = {
+        version_name(support.version).removeprefix("TLS "): support
+        for support in of(results[name], CipherSuiteSupport)
+    }
+    truth = TRUTH[name]["tls_suites"]
+    assert sorted(found) == sorted(truth)
+    for version, support in found.items():
+        names = [registry.cipher_suite(code).name for code in support.server_order]
+        assert support.server_order_enforced is True
+        assert names == truth[version], version
+        assert sorted(support.accepted) == sorted(support.server_order)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_tls_audits_cipher_findings_apply_to_the_control_channel(
+    results: dict[str, list[Observation]], name: str
+) -> None:
+    ids = sorted(f.id for f in evaluate(results[name], RULES) if f.id.startswith("tls."))
+    assert ids == TRUTH[name]["tls_findings"]
 
 
 @pytest.mark.parametrize("name", ANSWERING)

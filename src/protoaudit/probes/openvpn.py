@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections import deque
 from collections.abc import AsyncIterator
@@ -44,6 +45,8 @@ from protoaudit.errors import DecodeError, TransportError
 from protoaudit.observations import CertificateInfo, ConnectionFailure, Observation, ProbeFailure
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
 from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.tls.ciphers import Abandoned, probe_cipher_suites
+from protoaudit.probes.tls.exchange import HelloOutcome
 from protoaudit.probes.tls.offers import client_hello, default_share_groups, suites_for
 from protoaudit.proto.openvpn.channel import (
     ControlChannel,
@@ -54,6 +57,7 @@ from protoaudit.proto.openvpn.channel import (
 from protoaudit.proto.openvpn.packets import Opcode, StreamDeframer, frame, opcode_name
 from protoaudit.proto.tls import exchange as tls_codec
 from protoaudit.proto.tls.constants import ProtocolVersion, version_name
+from protoaudit.proto.tls.server import ServerHello
 from protoaudit.registry import tls as registry
 from protoaudit.sanitize import quote_bytes
 from protoaudit.x509_checks import describe
@@ -67,6 +71,7 @@ TLS_VERSIONS = (
 )
 RETRANSMIT_INTERVAL = 1.0  # seconds; OpenVPN itself starts at 2
 EXCHANGE_READS = 4  # a TLS exchange may take this many read timeouts in all
+RESET_RETRIES = 3  # for a server that answered before and now stays silent
 MAX_QUEUED_DATAGRAMS = 64
 MAX_DETAIL = 300
 PREFIX_SHOWN = 48  # bytes of a non-OpenVPN answer quoted in a detail
@@ -374,9 +379,9 @@ class _HelloSide:
 
     def __init__(self, record: bytes) -> None:
         self.exchange = tls_codec.HelloExchange(record, stop_after="server_hello")
-        self.server_hello: tls_codec.ServerHelloReceived | None = None
+        self.server_hello: ServerHello | None = None
         self.alert: int | None = None
-        self.malformed: str | None = None
+        self.malformed: DecodeError | None = None
 
     @property
     def done(self) -> bool:
@@ -389,39 +394,61 @@ class _HelloSide:
         self.exchange.receive_data(data)
         while (event := self.exchange.next_event()) is not None:
             if isinstance(event, tls_codec.ServerHelloReceived):
-                self.server_hello = event
+                self.server_hello = event.server_hello
             elif isinstance(event, tls_codec.AlertReceived):
                 self.alert = event.description
             elif isinstance(event, tls_codec.Malformed):
-                self.malformed = f"malformed TLS: {event.error}"
+                self.malformed = event.error
+
+
+async def send_hello(context: ProbeContext, transport: str, record: bytes) -> HelloOutcome:
+    """One ClientHello through a control session of its own, as probes/tls sends one on TCP.
+
+    A reset the server leaves unanswered (each costs a read timeout) is tried
+    again RESET_RETRIES times: OpenVPN 2.6 answers at most --connect-freq-initial
+    resets, 100 per 10 s by default. Then Abandoned: the enumeration stops and
+    says why, rather than take the silence for a refusal.
+    """
+    for _ in range(RESET_RETRIES + 1):
+        side = _HelloSide(record)
+        reset, stopped = await _session(context, transport, side, RESETS[0])
+        if reset.reply is not None:
+            break
+    else:
+        raise Abandoned("unanswered", f"the server stopped answering resets ({stopped})")
+    if side.server_hello is not None:
+        return HelloOutcome(server_hello=side.server_hello)
+    if side.malformed is not None:
+        return HelloOutcome(failure=f"malformed TLS: {side.malformed}", malformed=side.malformed)
+    if side.alert is not None:
+        return HelloOutcome(alert=side.alert)
+    if not side.exchange.received_prefix and stopped.startswith(("timeout", "closed")):
+        # OpenVPN tears a session down when its TLS fails, before the alert leaves.
+        stopped = f"no ServerHello: the server dropped the session ({stopped})"
+    return HelloOutcome(failure=stopped or "no answer")
 
 
 async def probe_tls_version(
     context: ProbeContext, transport: str, version: int
-) -> OpenVpnTlsVersion:
+) -> list[Observation]:
+    """Whether `version` is accepted and, when it is, every suite the server accepts there."""
     shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
     record = client_hello(version, suites_for(version), server_name=None, share_groups=shares)
-    side = _HelloSide(record)
-    _, stopped = await _session(context, transport, side, RESETS[0])
-    if side.server_hello is not None:
-        hello = side.server_hello.server_hello
-        chosen = hello.selected_version
-        suite = registry.cipher_suite(hello.cipher_suite).name
-        if chosen != version:
-            detail = f"the server answered with {version_name(chosen)}"
-            return OpenVpnTlsVersion(transport, int(version), False, None, detail)
-        detail = f"ServerHello ({suite})"
-        return OpenVpnTlsVersion(transport, int(version), True, hello.cipher_suite, detail)
-    if side.alert is not None:
-        detail = f"alert {registry.alert(side.alert).name}"
-    elif side.malformed is not None:
-        detail = side.malformed
-    elif not side.exchange.received_prefix and stopped.startswith(("timeout", "closed")):
-        # OpenVPN tears a session down when its TLS fails, before the alert leaves.
-        detail = f"no ServerHello: the server dropped the session ({stopped})"
-    else:
-        detail = stopped or "no answer"
-    return OpenVpnTlsVersion(transport, int(version), False, None, detail[:MAX_DETAIL])
+    try:
+        outcome = await send_hello(context, transport, record)
+    except Abandoned as error:
+        return [OpenVpnTlsVersion(transport, int(version), False, None, str(error)[:MAX_DETAIL])]
+    hello = outcome.server_hello
+    if hello is None:
+        return [OpenVpnTlsVersion(transport, int(version), False, None, outcome.summary)]
+    if hello.selected_version != version:
+        detail = f"the server answered with {version_name(hello.selected_version)}"
+        return [OpenVpnTlsVersion(transport, int(version), False, None, detail)]
+    found = OpenVpnTlsVersion(transport, int(version), True, hello.cipher_suite, outcome.summary)
+    suites = await probe_cipher_suites(
+        context, version, functools.partial(send_hello, context, transport)
+    )
+    return [found, *suites]
 
 
 class _OpenSslSide:
@@ -522,15 +549,21 @@ async def run_openvpn_probes(
     if transport not in ("udp", "tcp"):
         raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
     v3 = asyncio.ensure_future(probe_reset(context, transport, RESETS[1]))
+    handshake: asyncio.Future[OpenVpnTlsHandshake] | None = None
     try:
         v2 = await probe_reset(context, transport, RESETS[0])
         results: list[Observation] = []
         if v2.answered:
+            handshake = asyncio.ensure_future(probe_handshake(context, transport))
             jobs = [probe_tls_version(context, transport, version) for version in TLS_VERSIONS]
-            results += await asyncio.gather(*jobs, probe_handshake(context, transport))
+            for found in await asyncio.gather(*jobs):
+                results += found
+            results.append(await handshake)
         sink.extend([v2, await v3])
     finally:
         v3.cancel()
+        if handshake is not None:
+            handshake.cancel()
     if v2.outcome in (TransportError.REFUSED, TransportError.UNREACHABLE):
         sink.append(ConnectionFailure(stage="openvpn", reason=v2.outcome, detail=v2.detail))
         return
