@@ -11,13 +11,15 @@ never another exception.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
 import random
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -28,8 +30,13 @@ from protoaudit.pgp.reader import MAX_INPUT_BYTES, MAX_PACKETS, PgpInputError
 from protoaudit.pgp_command import audit_key_file
 from protoaudit.policy.evaluate import merge
 from protoaudit.policy.pgp_rules import PGP_RULES
+from protoaudit.probes.openpgpkey import WkdResponse, fetch_wkd
 from unit.pgp import pgp_builder as build
 from unit.pgp.gpg_keys import NOW
+
+Reader = asyncio.StreamReader
+Writer = asyncio.StreamWriter
+Handler = Callable[[Reader, Writer], Awaitable[None]]
 
 SECONDS = 5.0
 
@@ -331,3 +338,87 @@ def test_text_that_is_not_a_key(make: Callable[[], bytes]) -> None:
     result = audit(make())
     assert isinstance(result, PgpInputError)
     assert isinstance(result, ProtoauditError)
+
+
+# --- what Sequoia cannot take, and what costs by size -----------------------------------
+
+
+@pytest.mark.parametrize("tag", [6, 14, 5])
+def test_a_v4_key_packet_too_long_to_fingerprint(
+    tag: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # A v4 key is hashed after a 2-octet length; Sequoia panics (a BaseException, with a
+    # Rust backtrace on stderr) on a longer one, so our framing refuses it first.
+    huge = build.packet(tag, b"\x04" + build.seconds(build.CREATED) + b"\x63" + bytes(70_000))
+    data = huge + a_key() if tag != 14 else a_key() + huge
+    result = audit(data)
+    assert isinstance(result, PgpInputError)
+    assert "at most 65535" in str(result)
+    assert "panicked" not in capfd.readouterr().err
+
+
+def test_hashing_megabytes_per_signature_is_charged_by_size() -> None:
+    # Given a v6 primary key of an unknown algorithm and 900 kB, with 8 direct-key
+    # signatures and 64 subkeys of 8 bindings each: 520 checks of 900 kB hashed each
+    hashed = bytes([5, 2]) + build.seconds(build.CREATED)
+
+    def signature(kind: int) -> bytes:
+        body = bytes([6, kind, 99, 8]) + len(hashed).to_bytes(4, "big") + hashed + bytes(4)
+        return build.packet(2, body + b"\x00\x00" + bytes([16]) + b"s" * 16 + b"signature")
+
+    def v6_key(tag: int, material: bytes) -> bytes:
+        body = b"\x06" + build.seconds(build.CREATED) + b"\x63" + len(material).to_bytes(4, "big")
+        return build.packet(tag, body + material)
+
+    subkey = v6_key(14, b"abcd") + signature(0x18) * 8
+    data = v6_key(6, bytes(900_000)) + signature(0x1F) * 8 + subkey * 64
+    # When it is read, Then each check costs 13 units of the 2000: at most 154 are made
+    (found,) = keys_in(audit(data))
+    assert found.signatures_unchecked >= 520 - 154
+
+
+# --- a Web Key Directory that misbehaves --------------------------------------------------
+
+
+def fetch(serve: Callable[[Handler], Any], handler: Handler, deadline: float) -> WkdResponse:
+    """What fetch_wkd made of the handler's answer; it must end soon after its deadline."""
+    url = f"http://127.0.0.1:{serve(handler).port}/.well-known/openpgpkey/hu/x"
+    started = time.monotonic()
+    response = asyncio.run(fetch_wkd(url, timeout=1.0, deadline=deadline))
+    assert time.monotonic() - started < deadline + 1.0
+    assert response.body is None
+    assert response.error is not None
+    assert "\x1b" not in response.error
+    return response
+
+
+NOT_HTTP = {
+    "not a status line": b"garbage \x1b[2J\r\n\r\n",
+    "too many headers": b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 200 + b"\r\n",
+    "a header line too long": b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",
+    "a chunk that is not one": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "less than Content-Length": b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n" + a_key(),
+}
+
+
+@pytest.mark.parametrize("reply", NOT_HTTP.values(), ids=list(NOT_HTTP))
+def test_wkd_answers_that_are_not_whole_http(serve: Callable[[Handler], Any], reply: bytes) -> None:
+    async def answer(reader: Reader, writer: Writer) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+
+    fetch(serve, answer, deadline=5.0)
+
+
+def test_wkd_server_that_trickles_its_headers(serve: Callable[[Handler], Any]) -> None:
+    # Given a server that sends a byte every 0.1 s, well within the 1 s read timeout
+    async def trickle(reader: Reader, writer: Writer) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    # When fetched with a 1 s deadline, Then the fetch (and its worker thread) ends by then
+    assert fetch(serve, trickle, deadline=1.0).error == "too slow: the deadline passed"

@@ -20,7 +20,7 @@ from hostile_helpers import Handler, Peer, stall_until_hangup
 
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
-from protoaudit.observations import ConnectionFailure, Observation
+from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
 from protoaudit.observations_socks import (
     Socks4Detection,
     SocksConnect,
@@ -234,3 +234,61 @@ def test_a_socks4_target_that_answers_garbage(serve: Serve) -> None:
 
     dead = failure(probe(serve(garbage).port, version=4)[0])
     assert dead.reason == "no-socks"
+
+
+def test_a_bound_address_full_of_terminal_escapes(serve: Serve) -> None:
+    # Given an open proxy whose CONNECT reply names, as BND.ADDR, a "domain" of escapes
+    async def escapes(reader: Reader, writer: Writer) -> None:
+        first = await reader.read(64)
+        if first[:1] != b"\x05":
+            return
+        writer.write(b"\x05\x00")
+        await writer.drain()
+        if await reader.read(512):
+            writer.write(b"\x05\x00\x00\x03" + bytes([len(ESCAPES)]) + ESCAPES + b"\x00\x50")
+            await writer.drain()
+
+    # When the probe CONNECTs to the user's target, Then the bound address is kept escaped
+    found, _ = probe(serve(escapes).port, target=("127.0.0.1", 9))
+    (connect,) = [o for o in found if isinstance(o, SocksConnect)]
+    assert connect.succeeded
+    assert connect.bound_address is not None
+    assert "\\x1b" in connect.bound_address
+
+
+def test_a_probe_target_socks_cannot_name_is_a_recorded_failure(serve: Serve) -> None:
+    # A 70-octet label: a host name the target parser takes, which IDNA (and DNS) refuse.
+    async def open_proxy(reader: Reader, writer: Writer) -> None:
+        first = await reader.read(64)
+        writer.write(b"\x00\x5b" + bytes(6) if first[:1] == b"\x04" else b"\x05\x00")
+        await writer.drain()
+        await stall_until_hangup(reader)
+
+    found, _ = probe(serve(open_proxy).port, target=("a" * 70 + ".example", 80))
+    failures = [o for o in found if isinstance(o, ProbeFailure)]
+    assert [f.reason for f in failures] == ["unsupported-target"] * 2  # SOCKS 5 and 4A
+    assert not [o for o in found if isinstance(o, SocksConnect)]
+
+
+def test_a_proxy_that_trickles_its_replies(serve: Serve) -> None:
+    # Given an open proxy that sends every message one byte at a time, each just inside the
+    # read timeout, and a CONNECT reply naming a 255-octet domain (a minute of trickling)
+    async def trickle(writer: Writer, data: bytes) -> None:
+        for index in range(len(data)):
+            writer.write(data[index : index + 1])
+            await writer.drain()
+            await asyncio.sleep(TIMEOUT * 0.6)
+
+    async def slow(reader: Reader, writer: Writer) -> None:
+        first = await reader.read(64)
+        if first[:1] != b"\x05":
+            return
+        await trickle(writer, b"\x05\x00")
+        if await reader.read(512):
+            await trickle(writer, b"\x05\x00\x00\x03\xff" + b"a" * 255 + b"\x00\x50")
+
+    # When it is probed with a target, Then each exchange ends at its own deadline
+    found, _ = probe(serve(slow).port, target=("127.0.0.1", 9))
+    (connect,) = [o for o in found if isinstance(o, SocksConnect)]
+    assert not connect.succeeded
+    assert connect.detail.startswith("timeout: the exchange took over")

@@ -28,6 +28,7 @@ from protoaudit.observations_pgp import PgpKey, PgpSignature, PgpSource, PgpSubk
 from protoaudit.proto.openpgp import packets as pk
 from protoaudit.proto.openpgp.armor import dearmor, looks_armored
 from protoaudit.proto.openpgp.verify import Verdict, hashed_data, verify
+from protoaudit.sanitize import for_terminal
 
 __all__ = [
     "MAX_CERTIFICATES",
@@ -46,7 +47,7 @@ MAX_USER_ID_TEXT = 512
 MAX_SUBKEYS = 64
 MAX_SIGNATURES_LISTED = 16  # per component
 MAX_CHECKED_PER_COMPONENT = 8
-MAX_CHECKED = 2000  # checks per input, a 16384-bit RSA check counting as four
+MAX_CHECKED = 2000  # checks per input, a 16384-bit RSA check or 256 KiB hashed counting as four
 CLOCK_SKEW = timedelta(minutes=5)  # a signature this far in the future still counts
 
 CERTIFICATIONS = frozenset({0x10, 0x11, 0x12, 0x13})
@@ -134,9 +135,11 @@ def _sequoia_count(binary: bytes) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return len(pysequoia.Cert.split_bytes(binary))
-    except Exception as error:  # noqa: BLE001 (pysequoia raises RuntimeError; be sure)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 (RuntimeError; a Rust panic is a BaseException)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PgpInputError(f"not an OpenPGP key (Sequoia: {first[:200]})") from None
+        raise PgpInputError(f"not an OpenPGP key (Sequoia: {for_terminal(first)})") from None
 
 
 def _certificates(packets: list[pk.RawPacket]) -> list[list[pk.RawPacket]]:
@@ -198,8 +201,6 @@ def _check(component: _Component, primary: pk.KeyPacket, budget: _Budget) -> lis
             budget.unchecked += 1
             checked.append(_Checked(signature, Verdict.unchecked("not checked: too many")))
             continue
-        # Large RSA and DSA keys cost more per check: charge one unit per 4096 bits.
-        budget.left -= max(1, (primary.bits or 0) // 4096)
         if component.kind == "subkey":
             data = hashed_data(signature, primary, subkey=component.key)
         elif component.kind == "user_id":
@@ -208,6 +209,10 @@ def _check(component: _Component, primary: pk.KeyPacket, budget: _Budget) -> lis
             data = hashed_data(signature, primary, user_attribute=component.data)
         else:
             data = hashed_data(signature, primary)
+        # Large RSA and DSA keys and large hashed data cost more per check: one unit per
+        # 4096 bits of key, or per 64 KiB hashed (a v6 key of unknown algorithm or a user ID
+        # can be megabytes).
+        budget.left -= max(1, (primary.bits or 0) // 4096, len(data or b"") >> 16)
         checked.append(_Checked(signature, verify(signature, primary, data)))
     return checked
 

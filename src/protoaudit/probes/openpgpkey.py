@@ -20,7 +20,11 @@ redirects and only to HTTPS (or plain HTTP when the URL itself was; tests only).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import http.client
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -46,6 +50,7 @@ from protoaudit.probes.dnssec_transport import Server
 from protoaudit.proto.dnssec import reasons
 from protoaudit.proto.dnssec.anchors import TrustAnchors, iana_root_anchors
 from protoaudit.proto.dnssec.messages import ANSWER, CNAME, DNAME
+from protoaudit.sanitize import for_terminal
 
 __all__ = [
     "MAX_WKD_BYTES",
@@ -302,40 +307,117 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _Watched:
+    """Every socket one fetch opens, kept as a duplicate so that its deadline can shut it.
+
+    A shutdown ends a read blocked on the original, TLS-wrapped or not: a server that
+    trickles its handshake, status line or headers a byte at a time (each read within
+    `timeout`) cannot hold the worker thread, nor the event loop that waits for it at exit.
+    """
+
+    def __init__(self) -> None:
+        self.copies: list[socket.socket] = []
+        self.expired = False
+
+    def create_connection(
+        self,
+        address: tuple[str, int],
+        timeout: float | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        if self.expired:
+            raise TimeoutError("the deadline passed")
+        sock = socket.create_connection(address, timeout, source_address)
+        self.copies.append(sock.dup())
+        return sock
+
+    def cut(self) -> None:
+        self.expired = True
+        for copy in self.copies:
+            with contextlib.suppress(OSError):
+                copy.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        for copy in self.copies:
+            copy.close()
+
+
+def _opener(allow_http: bool, watched: _Watched) -> urllib.request.OpenerDirector:
+    class Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self._create_connection = watched.create_connection
+            super().connect()
+
+    class Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            self._create_connection = watched.create_connection
+            super().connect()
+
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> HTTPResponse:
+            return self.do_open(Http, req)
+
+    class HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> HTTPResponse:
+            return self.do_open(Https, req)
+
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), HttpHandler, HttpsHandler, _Redirects(allow_http)
+    )
+
+
 def _fetch_blocking(url: str, timeout: float, deadline: float, limit: int) -> WkdResponse:
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("https", "http"):
         return WkdResponse(url, None, None, None, f"scheme {scheme!r} is not fetched")
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), _Redirects(allow_http=scheme == "http")
-    )
+    watched = _Watched()
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), watched.cut)
+    timer.start()
+    try:
+        return _get(url, _opener(scheme == "http", watched), timeout, limit, watched)
+    finally:
+        timer.cancel()
+        watched.close()
+
+
+# What a server can make urllib and http.client raise: a refusal, a reset, a status line
+# or header that is not HTTP (BadStatusLine, LineTooLong), a chunk that is not one.
+_FETCH_ERRORS = (urllib.error.URLError, OSError, ValueError, http.client.HTTPException)
+
+
+def _get(
+    url: str,
+    opener: urllib.request.OpenerDirector,
+    timeout: float,
+    limit: int,
+    watched: _Watched,
+) -> WkdResponse:
+    def failed(status: int | None, content_type: str | None, error: object) -> WkdResponse:
+        words = "too slow: the deadline passed" if watched.expired else for_terminal(f"{error}")
+        return WkdResponse(url, status, content_type, None, words)
+
     request = urllib.request.Request(url, headers={"User-Agent": "protoaudit"})  # noqa: S310 (scheme checked above)
     try:
         response: HTTPResponse = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         error.close()
-        return WkdResponse(url, error.code, None, None, f"HTTP {error.code} {error.reason}"[:200])
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        return WkdResponse(url, None, None, None, f"{reason}"[:200])
+        return failed(error.code, None, f"HTTP {error.code} {error.reason}")
+    except _FETCH_ERRORS as error:
+        return failed(None, None, getattr(error, "reason", error))
     with response:
         content_type = response.headers.get("Content-Type")
         chunks: list[bytes] = []
         size = 0
         try:
-            while True:
-                if time.monotonic() > deadline:
-                    return WkdResponse(url, response.status, content_type, None, "too slow")
-                chunk = response.read(64 * 1024)
-                if not chunk:
-                    break
+            while chunk := response.read(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    detail = f"larger than {limit} octets"
-                    return WkdResponse(url, response.status, content_type, None, detail)
+                    return failed(response.status, content_type, f"larger than {limit} octets")
                 chunks.append(chunk)
-        except (OSError, ValueError) as error:
-            return WkdResponse(url, response.status, content_type, None, f"{error}"[:200])
+        except _FETCH_ERRORS as error:
+            return failed(response.status, content_type, error)
+        if watched.expired or response.length:  # cut off, or shorter than Content-Length
+            return failed(response.status, content_type, f"{response.length} octets missing")
     return WkdResponse(url, response.status, content_type, b"".join(chunks), None)
 
 

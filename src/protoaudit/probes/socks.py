@@ -25,7 +25,8 @@ Then, from what the first round found:
 
 A server that refuses, stalls, closes, floods or answers garbage gives an
 observation of what it did, never an exception: every read has the
-context's deadline and MAX_EXCHANGE_BYTES bounds what one exchange reads.
+context's timeout, every exchange a deadline of EXCHANGE_READS of them, and
+MAX_EXCHANGE_BYTES bounds what one exchange reads.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import asyncio
 import ipaddress
 from collections.abc import Awaitable
 
+from protoaudit.engine.transport import Connection
 from protoaudit.errors import TransportError
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
 from protoaudit.observations_socks import (
@@ -55,13 +57,14 @@ from protoaudit.proto.socks.client import (
     Socks5Client,
 )
 from protoaudit.proto.socks.constants import (
+    AddressType,
     Command,
     Method,
     method_name,
     reply_name,
     socks4_reply_name,
 )
-from protoaudit.proto.socks.messages import Request
+from protoaudit.proto.socks.messages import Request, address_fields
 from protoaudit.proto.socks.socks4 import SOCKS4A_ADDRESS, Socks4Request
 from protoaudit.sanitize import quote_bytes
 
@@ -80,40 +83,50 @@ SINGLE_METHODS = (
 )
 ALL_METHODS = tuple(int(method) for method in SINGLE_METHODS)
 MAX_EXCHANGE_BYTES = 4096  # the longest SOCKS reply is 262 bytes
+# The longest exchange waits for two server messages (method choice, then RFC 1929 status
+# or a reply); a third read timeout is slack.
+EXCHANGE_READS = 3
 MAX_DETAIL = 300
 
 Machine = Socks5Client | Socks4Client
 
 
-def _check_size(received: int) -> None:
-    if received >= MAX_EXCHANGE_BYTES:
-        raise TransportError(TransportError.TOO_LARGE, "the server sent too much")
+async def _pump(conn: Connection, machine: Machine, events: list[Event]) -> None:
+    """Send what `machine` has to send and feed it what comes back, until it is finished."""
+    received = 0
+    while True:
+        outgoing = machine.bytes_to_send()
+        if outgoing:
+            await conn.send(outgoing)
+        while (event := machine.next_event()) is not None:
+            events.append(event)
+        if machine.finished:
+            return
+        if received >= MAX_EXCHANGE_BYTES:
+            raise TransportError(TransportError.TOO_LARGE, "the server sent too much")
+        data = await conn.receive()
+        # Only what the budget allows is read; the rest counts, unread.
+        machine.receive_data(data[: MAX_EXCHANGE_BYTES - received])
+        received += len(data)
 
 
 async def _exchange(context: ProbeContext, machine: Machine) -> tuple[list[Event], str | None]:
     """Drive `machine` over one connection; its events, and what cut it short (None: nothing)."""
     events: list[Event] = []
-    received = 0
+    # Each read has its own timeout; this bounds a server that trickles a byte at a time.
+    limit = EXCHANGE_READS * context.timeouts.read
     try:
-        async with context.connection() as conn:
-            while True:
-                outgoing = machine.bytes_to_send()
-                if outgoing:
-                    await conn.send(outgoing)
-                while (event := machine.next_event()) is not None:
-                    events.append(event)
-                if machine.finished:
-                    return events, None
-                _check_size(received)
-                data = await conn.receive()
-                # Only what the budget allows is read; the rest counts, unread.
-                machine.receive_data(data[: MAX_EXCHANGE_BYTES - received])
-                received += len(data)
+        async with context.connection() as conn, asyncio.timeout(limit):
+            await _pump(conn, machine, events)
+    except TimeoutError:
+        words = f"{TransportError.TIMEOUT}: the exchange took over {limit:g}s"
     except TransportError as error:
         words = f"{error.kind}: {error.detail}"
-        if machine.received_prefix and not events:
-            words += f"; the server sent {quote_bytes(machine.received_prefix)}"
-        return events, words[:MAX_DETAIL]
+    else:
+        return events, None
+    if machine.received_prefix and not events:
+        words += f"; the server sent {quote_bytes(machine.received_prefix)}"
+    return events, words[:MAX_DETAIL]
 
 
 def _malformed(events: list[Event], machine: Machine) -> str | None:
@@ -206,11 +219,17 @@ async def probe_username_password(context: ProbeContext) -> Observation:
 # --- CONNECT to the user's target -------------------------------------------------------------
 
 
-async def probe_connect5(context: ProbeContext, target: tuple[str, int]) -> SocksConnect:
+def _unsupported(probe: str, host: str, error: ValueError) -> ProbeFailure:
+    return ProbeFailure(probe, "unsupported-target", f"{host}: {error}"[:MAX_DETAIL])
+
+
+async def probe_connect5(context: ProbeContext, target: tuple[str, int]) -> Observation:
     host, port = target
-    machine = Socks5Client(
-        (Method.NO_AUTHENTICATION_REQUIRED,), request=Request.to(Command.CONNECT, host, port)
-    )
+    try:
+        request = Request.to(Command.CONNECT, host, port)
+    except ValueError as error:  # a name IDNA refuses, or over 255 octets
+        return _unsupported("socks5_connect", host, error)
+    machine = Socks5Client((Method.NO_AUTHENTICATION_REQUIRED,), request=request)
     events, cut_short = await _exchange(context, machine)
     replied = _first(events, RequestReplied)
     if isinstance(replied, RequestReplied):
@@ -233,24 +252,22 @@ async def probe_connect5(context: ProbeContext, target: tuple[str, int]) -> Sock
     return SocksConnect("5", host, port, None, False, None, None, detail[:MAX_DETAIL])
 
 
-def _socks4_request(cd: int, host: str, port: int) -> tuple[str, Socks4Request]:
-    """("4", request) for an IPv4 literal, ("4a", request) naming the host otherwise."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        name = host.rstrip(".").encode("idna")
-        return "4a", Socks4Request(cd, port, SOCKS4A_ADDRESS, b"", name)
-    if address.version != 4:
+def _socks4_connect(host: str, port: int) -> tuple[str, Socks4Request]:
+    """("4", CONNECT) for an IPv4 literal, ("4a", CONNECT) naming the host otherwise."""
+    atyp, raw = address_fields(host)
+    if atyp == AddressType.IPV6:
         raise ValueError("SOCKS 4 cannot name an IPv6 address")
-    return "4", Socks4Request(cd, port, address.packed)
+    if atyp == AddressType.IPV4:
+        return "4", Socks4Request(Command.CONNECT, port, raw)
+    return "4a", Socks4Request(Command.CONNECT, port, SOCKS4A_ADDRESS, b"", raw)
 
 
 async def probe_connect4(context: ProbeContext, target: tuple[str, int]) -> Observation:
     host, port = target
     try:
-        variant, request = _socks4_request(Command.CONNECT, host, port)
-    except (ValueError, UnicodeError) as error:
-        return ProbeFailure("socks4_connect", "unsupported-target", f"{host}: {error}")
+        variant, request = _socks4_connect(host, port)
+    except ValueError as error:
+        return _unsupported("socks4_connect", host, error)
     machine = Socks4Client(request)
     events, cut_short = await _exchange(context, machine)
     replied = _first(events, Socks4Replied)

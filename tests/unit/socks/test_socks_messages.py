@@ -24,6 +24,7 @@ from protoaudit.proto.socks.messages import (
     UsernamePasswordReply,
     UsernamePasswordRequest,
     address_fields,
+    address_text,
 )
 from protoaudit.proto.socks.socks4 import SOCKS4A_ADDRESS, Socks4Reply, Socks4Request
 
@@ -140,6 +141,15 @@ def test_address_fields() -> None:
     assert address_fields("bücher.example.") == (AddressType.DOMAINNAME, b"xn--bcher-kva.example")
     with pytest.raises(ValueError):
         address_fields("a" * 300)
+
+
+def test_address_text_escapes_what_a_domain_name_should_not_hold() -> None:
+    assert address_text(AddressType.IPV4, bytes([10, 0, 0, 1])) == "10.0.0.1"
+    assert address_text(AddressType.DOMAINNAME, b"example.org") == "example.org"
+    raw = b"\x1b]0;x\x07\xff" + b"\x9b" * 248  # 255 octets, the most a reply holds
+    escaped = address_text(AddressType.DOMAINNAME, raw)
+    assert escaped.startswith("\\x1b]0;x\\x07\\xff\\x9b")
+    assert escaped.count("\\x9b") == 248  # nothing cut
 
 
 def test_names() -> None:

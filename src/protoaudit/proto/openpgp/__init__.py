@@ -12,8 +12,9 @@ octets the hash covers). `verify` checks a self-signature against the primary ke
 ``data/``.
 
 What it refuses, and why: partial and indeterminate packet lengths (only data packets may
-use them, and a key stream that does is not a key), tag 0, MPIs over 65536 bits, more than
-256 subpackets in an area, more packets than the caller allows; each with DecodeError
+use them, and a key stream that does is not a key), tag 0, v4 key packets over 65535
+octets (their fingerprint cannot be computed), MPIs over 65536 bits, more than 256
+subpackets in an area, more packets than the caller allows; each with DecodeError
 naming the field and offset. What it does not refuse: unknown algorithms, versions and
 curves, which come back with what could be read, so that a key from the future is
 reported rather than rejected. Secret key material is skipped, never interpreted.

@@ -6,11 +6,11 @@ or curve, the fingerprint) and signature packets (the fields, the subpackets, an
 octets a verifier hashes). Secret key material is skipped, never interpreted.
 
 Framing refuses what a key never contains: partial and indeterminate body lengths (only
-data packets may use them, section 4.2.1.4), and more than `max_packets` packets. Every
-length is bounded by the bytes left before it is used; a malformed packet raises only
-DecodeError. Unknown algorithms and versions are not errors: their packets come back with
-what could be read (the material's size unknown), so a key from the future survives into
-a report.
+data packets may use them, section 4.2.1.4), version 2-4 key packets over 65535 octets
+(section 5.5.4.2), and more than `max_packets` packets. Every length is bounded by the
+bytes left before it is used; a malformed packet raises only DecodeError. Unknown
+algorithms and versions are not errors: their packets come back with what could be read
+(the material's size unknown), so a key from the future survives into a report.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ __all__ = [
     "RawPacket",
     "SignaturePacket",
     "Subpacket",
+    "fingerprint",
+    "key_octets",
     "oid_text",
     "parse_key",
     "parse_signature",
@@ -99,6 +101,11 @@ class Subpacket:
     body: bytes
 
 
+def _seconds(value: bytes | None) -> int | None:
+    """A time field (4 octets); None when absent or of another length."""
+    return int.from_bytes(value, "big") if value is not None and len(value) == 4 else None
+
+
 @dataclass(frozen=True, slots=True)
 class SignaturePacket:
     version: int
@@ -119,8 +126,7 @@ class SignaturePacket:
         return next((item.body for item in self.hashed if item.type == kind), None)
 
     def _hashed_seconds(self, kind: int) -> int | None:
-        value = self.hashed_value(kind)
-        return int.from_bytes(value, "big") if value is not None and len(value) == 4 else None
+        return _seconds(self.hashed_value(kind))
 
     @property
     def key_expiration_seconds(self) -> int | None:
@@ -195,7 +201,13 @@ def split_packets(data: bytes, *, max_packets: int) -> list[RawPacket]:
             length = reader.uint(1 << length_type, "body length")
         if tag == 0:
             raise DecodeError(PROTOCOL, "packet tag", offset, "tag 0 is reserved")
-        packets.append(RawPacket(tag, offset, reader.bytes(length, f"packet {tag} body")))
+        body = reader.bytes(length, f"packet {tag} body")
+        # Section 5.5.4.2: a v4 key is hashed after a 2-octet length, so a longer one has no
+        # fingerprint (and Sequoia panics on it rather than raising).
+        if tag in KEY_TAGS and length > 0xFFFF and body[0] in (2, 3, 4):
+            reason = f"a version {body[0]} key packet of {length} octets (at most 65535)"
+            raise DecodeError(PROTOCOL, f"packet {tag} body", offset, reason)
+        packets.append(RawPacket(tag, offset, body))
     return packets
 
 
@@ -308,14 +320,20 @@ def parse_key(tag: int, body: bytes) -> KeyPacket:
     )
 
 
+def key_octets(version: int, public_body: bytes) -> bytes:
+    """Section 5.5.4: a key as fingerprints and signatures hash it (LibrePGP's v5 too)."""
+    if version in (5, 6):
+        prefix = b"\x9b" if version == 6 else b"\x9a"
+        return prefix + len(public_body).to_bytes(4, "big") + public_body
+    return b"\x99" + len(public_body).to_bytes(2, "big") + public_body
+
+
 def fingerprint(version: int, public_body: bytes) -> bytes:
     """Section 5.5.4: SHA-1 for v4 keys, SHA-256 for v6 (and LibrePGP v5); b"" otherwise."""
-    if version == 4 and len(public_body) <= 0xFFFF:
-        return hashlib.sha1(b"\x99" + len(public_body).to_bytes(2, "big") + public_body).digest()  # noqa: S324 (the v4 fingerprint is SHA-1 by definition)
-    if version == 6:
-        return hashlib.sha256(b"\x9b" + len(public_body).to_bytes(4, "big") + public_body).digest()
-    if version == 5:
-        return hashlib.sha256(b"\x9a" + len(public_body).to_bytes(4, "big") + public_body).digest()
+    if version == 4:
+        return hashlib.sha1(key_octets(version, public_body)).digest()  # noqa: S324 (the v4 fingerprint is SHA-1 by definition)
+    if version in (5, 6):
+        return hashlib.sha256(key_octets(version, public_body)).digest()
     return b""
 
 
@@ -388,9 +406,7 @@ def parse_signature(body: bytes) -> SignaturePacket:
     if not reader.at_end():
         raise reader.fail("signature", f"{reader.remaining()} trailing octets")
     creation = next((item.body for item in hashed if item.type == SIGNATURE_CREATION_TIME), None)
-    created_at = (
-        int.from_bytes(creation, "big") if creation is not None and len(creation) == 4 else None
-    )
+    created_at = _seconds(creation)
     return SignaturePacket(
         version, signature_type, algorithm, hash_number, hashed_octets, hashed, unhashed,
         left16, salt, material, created_at, None,

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from protoaudit.proto.openpgp.names import curve, hash_algorithm, public_key_algorithm
-from protoaudit.proto.openpgp.packets import KeyPacket, SignaturePacket
+from protoaudit.proto.openpgp.packets import KeyPacket, SignaturePacket, key_octets
+from protoaudit.sanitize import for_terminal
 
 __all__ = ["Verdict", "hashed_data", "verify"]
 
@@ -68,14 +69,6 @@ class Verdict:
 VALID = Verdict(True, None)
 
 
-def _key_octets(key: KeyPacket) -> bytes:
-    body = key.public_body
-    if key.version in (5, 6):
-        prefix = b"\x9b" if key.version == 6 else b"\x9a"
-        return prefix + len(body).to_bytes(4, "big") + body
-    return b"\x99" + len(body).to_bytes(2, "big") + body
-
-
 def hashed_data(
     signature: SignaturePacket,
     primary: KeyPacket,
@@ -85,9 +78,9 @@ def hashed_data(
     subkey: KeyPacket | None = None,
 ) -> bytes | None:
     """Everything the signature's hash covers, in order; None for a version we cannot hash."""
-    parts = [signature.salt, _key_octets(primary)]
+    parts = [signature.salt, key_octets(primary.version, primary.public_body)]
     if subkey is not None:
-        parts.append(_key_octets(subkey))
+        parts.append(key_octets(subkey.version, subkey.public_body))
     for prefix, component in ((USER_ID_PREFIX, user_id), (USER_ATTRIBUTE_PREFIX, user_attribute)):
         if component is None:
             continue
@@ -183,4 +176,4 @@ def verify(signature: SignaturePacket, signer: KeyPacket, data: bytes | None) ->
     except (ValueError, UnsupportedAlgorithm, OverflowError) as error:
         # cryptography refused the key itself (a point off the curve, odd parameters): the
         # signature may be fine for another implementation, so it is not called invalid.
-        return Verdict.unchecked(f"cryptography refused the key: {str(error)[:120]}")
+        return Verdict.unchecked(f"cryptography refused the key: {for_terminal(str(error), 120)}")

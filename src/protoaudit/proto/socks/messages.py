@@ -20,6 +20,7 @@ from protoaudit.proto.socks.constants import (
     USERNAME_PASSWORD_VERSION,
     AddressType,
 )
+from protoaudit.sanitize import for_terminal
 from protoaudit.wire import Reader, Writer
 
 MAX_FIELD_LENGTH = 255  # every variable field has a one-byte length
@@ -122,12 +123,13 @@ def address_fields(host: str) -> tuple[int, bytes]:
 
 
 def address_text(atyp: int, raw: bytes) -> str:
-    """The address as a person reads it; a domain name's bytes with non-ASCII escaped."""
+    """The address as a person reads it; a domain name with non-ASCII and controls escaped."""
     if atyp == AddressType.IPV4 and len(raw) == 4:
         return str(ipaddress.IPv4Address(raw))
     if atyp == AddressType.IPV6 and len(raw) == 16:
         return str(ipaddress.IPv6Address(raw))
-    return raw.decode("ascii", "backslashreplace")
+    # Each byte becomes at most four characters (\x1b), so the limit never cuts.
+    return for_terminal(raw.decode("ascii", "backslashreplace"), 4 * MAX_FIELD_LENGTH)
 
 
 def _write_address(writer: Writer, atyp: int, raw: bytes) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from protoaudit.errors import DecodeError
 from protoaudit.proto.socks.constants import (
     PROTOCOL,
+    SOCKS4_GRANTED,
     SOCKS4_REPLY_VERSION,
     SOCKS4_VERSION,
     is_socks4_reply_code,
@@ -83,7 +84,7 @@ class Socks4Reply:
 
     @property
     def granted(self) -> bool:
-        return self.cd == 90
+        return self.cd == SOCKS4_GRANTED
 
     def encode(self) -> bytes:
         return Writer().u8(self.vn).u8(self.cd).u16(self.dstport).raw(self.dstip).getvalue()
