@@ -21,6 +21,7 @@ from protoaudit.policy import evaluate
 from protoaudit.policy.findings import Severity
 from protoaudit.report import json_report
 from protoaudit.results import TargetResult, UnscannedTarget
+from protoaudit.sanitize import for_terminal
 from protoaudit.scan import AuditOptions, audit_targets
 from protoaudit.targets import (
     SERVICES,
@@ -76,7 +77,7 @@ def _parse_one(
         yield parse(text)
     except TargetError as error:
         errors.append(UnscannedTarget(text=label, reason=str(error)))
-        click.echo(f"protoaudit: skipped target {label}: {error}", err=True)
+        click.echo(f"protoaudit: skipped target {for_terminal(label)}: {error}", err=True)
 
 
 async def _collect(
@@ -449,7 +450,9 @@ def pgp(
         except (OSError, ProtoauditError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             errors.append(UnscannedTarget(text=name, reason=reason))
-            click.echo(f"protoaudit: skipped {name}: {reason}", err=True)
+            click.echo(
+                f"protoaudit: skipped {for_terminal(name)}: {for_terminal(reason)}", err=True
+            )
             continue
         target = Target(name, 0, "pgp", original=name)
         duration = round(time.monotonic() - clock, 3)
@@ -482,7 +485,6 @@ def ssh_policy(target: str, timeout: float, as_json: bool) -> None:
     from dataclasses import asdict  # noqa: PLC0415
 
     from protoaudit.policy.ssh_config import ssh_hardening  # noqa: PLC0415
-    from protoaudit.sanitize import for_terminal  # noqa: PLC0415
 
     try:
         parsed = parse_target(target if "://" in target else f"ssh://{target}")

@@ -33,6 +33,7 @@ from protoaudit.proto.openpgp.names import (
     public_key_algorithm,
 )
 from protoaudit.report.terminal_base import table, wire, words
+from protoaudit.sanitize import for_terminal
 
 __all__ = ["pgp_tables"]
 
@@ -76,7 +77,7 @@ def _source(source: PgpSource) -> Table:
 
 
 def _record(record: OpenPgpKeyRecord) -> Table:
-    shown = table(f"OPENPGPKEY for {record.address}", "Field", "Value")
+    shown = table(f"OPENPGPKEY for {for_terminal(record.address)}", "Field", "Value")
     shown.add_row(words("owner name"), wire(record.owner, 300))
     status = words(record.dnssec_status, STATUS_STYLES.get(record.dnssec_status, ""))
     if record.dnssec_reason:
@@ -96,7 +97,9 @@ def _record(record: OpenPgpKeyRecord) -> Table:
 
 
 def _wkd(lookup: WkdLookup) -> Table:
-    shown = table(f"Web Key Directory for {lookup.address}", "Field", "Value", whole=("Value",))
+    shown = table(
+        f"Web Key Directory for {for_terminal(lookup.address)}", "Field", "Value", whole=("Value",)
+    )
     shown.add_row(words("hashed local part"), words(lookup.hashed_local_part))
     shown.add_row(words("advanced URL"), wire(lookup.advanced_url, 400))
     shown.add_row(words("direct URL"), wire(lookup.direct_url, 400))
@@ -144,7 +147,9 @@ def _signature(signature: PgpSignature | None) -> Text:
     else:
         text.append_text(words(", not checked", "dim"))
         if signature.problem:
-            text.append_text(words(f" ({signature.problem})", "dim"))
+            text.append_text(words(" (", "dim"))
+            text.append_text(wire(signature.problem, 300, "dim"))
+            text.append_text(words(")", "dim"))
     return text
 
 

@@ -46,3 +46,18 @@ def test_a_keyring_and_stdin_are_audited_and_a_bad_file_is_one_line(
     (error,) = document["errors"]
     assert error["target"] == str(junk)
     assert "\n" not in error["reason"]
+
+
+def test_a_file_name_full_of_escapes_is_shown_escaped(tmp_path: Path) -> None:
+    # Given a file whose name carries terminal escapes, and that holds no key
+    junk = tmp_path / "\x1b[2Jowned\x07.asc"
+    junk.write_bytes(b"\x00" * 10)
+
+    done = run(str(junk))
+
+    # Then the "skipped" line names it, escaped: nothing a terminal would act on
+    assert done.returncode == 3
+    assert b"skipped" in done.stderr
+    assert b"\x1b" not in done.stderr
+    assert b"\x07" not in done.stderr
+    assert b"\\x1b[2Jowned" in done.stderr
