@@ -51,6 +51,12 @@ LIBRARY_TLS_VERSION_MAX = "1.3"  # OpenSSL 3.0
 OPENVPN_DEFAULT_CIPHERS = "DEFAULT:!EXP:!LOW:!MEDIUM:!kDH:!kECDH:!DSS:!PSK:!SRP:!kRSA"
 OPENSSL_VERSION_FLAG = {"1.0": "-tls1", "1.1": "-tls1_1", "1.2": "-tls1_2", "1.3": "-tls1_3"}
 CERTIFICATE_AU = {"RSA": "RSA", "EC": "ECDSA"}
+# No target sets tls-groups, so OpenSSL 3.0's default list applies (ssl/t1_lib.c,
+# supported_groups_default); before TLS 1.3 only its elliptic curves do ECDHE.
+OPENSSL_DEFAULT_GROUPS = [
+    "x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
+    "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192",
+]  # fmt: skip
 WEAK_RSA_BELOW = 2048  # protoaudit_openvpn_baseline.json thresholds.rsa_key_bits_min
 
 
@@ -133,6 +139,18 @@ def facts(config: str) -> dict[str, Any]:
         if code in found["tls_versions"]
     }
     found["tls_findings"] = tls_findings(found["tls_suites"])
+    curves = [g for g in OPENSSL_DEFAULT_GROUPS if "ffdhe" not in g]
+    if key_type == "EC":
+        # Before TLS 1.3 an ECDSA server needs its certificate's curve in the client's
+        # list too (RFC 8422 5.1), and with it offered it prefers that one to any curve
+        # after it in its order: those curves cannot be shown (probes/tls/groups.py).
+        own = {256: "secp256r1", 384: "secp384r1", 521: "secp521r1"}[key_bits]
+        curves = curves[: curves.index(own) + 1]
+    found["tls_groups"] = {
+        version: OPENSSL_DEFAULT_GROUPS if version == "1.3" else curves
+        for version in ("1.2", "1.3")
+        if version in found["tls_suites"]
+    }
     findings = ["openvpn.unauthenticated_reset" if answers else "openvpn.hmac_firewall"]
     if answers:
         if any(version < 0x0303 for version in found["tls_versions"]):
@@ -148,6 +166,7 @@ def facts(config: str) -> dict[str, Any]:
         "tls_versions": "tls-version-min (default 1.2) to OpenSSL 3.0's TLS 1.3",
         "tls_suites": "openssl ciphers for tls-cipher (or OpenVPN's default), by key, no DHE",
         "tls_findings": "the TLS audit's cipher rules over tls_suites",
+        "tls_groups": "OpenSSL 3.0's default groups (no tls-groups set); curves only before 1.3",
         "certificate, chain_subjects": "pki.py CERTIFICATES; OpenSSL chain building from --ca",
     }
     return found

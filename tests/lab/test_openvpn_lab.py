@@ -24,7 +24,7 @@ import pytest
 
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
-from protoaudit.observations import CipherSuiteSupport, Observation
+from protoaudit.observations import CipherSuiteSupport, KeyExchangeGroups, Observation
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
 from protoaudit.policy.evaluate import RULES, evaluate
 from protoaudit.policy.openvpn_rules import OPENVPN_RULES
@@ -145,6 +145,20 @@ def test_cipher_suites_are_the_truth_in_the_servers_order(
         assert support.server_order_enforced is True
         assert names == truth[version], version
         assert sorted(support.accepted) == sorted(support.server_order)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_key_exchange_groups_are_the_truth(
+    results: dict[str, list[Observation]], name: str
+) -> None:
+    # TLS 1.3 groups and the curves of the newest version before it, through the channel
+    found = {
+        version_name(groups.version).removeprefix("TLS "): [
+            registry.group(code).name for code in groups.accepted
+        ]
+        for groups in of(results[name], KeyExchangeGroups)
+    }
+    assert found == TRUTH[name]["tls_groups"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from protoaudit.engine.dialog import run_dialog
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Connection, Timeouts, connect
 from protoaudit.errors import TransportError
 from protoaudit.proto.starttls.base import Dialog
+
+if TYPE_CHECKING:
+    from protoaudit.probes.tls.exchange import HelloOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,9 @@ class ProbeContext:
     max_bytes: int = 1 << 20
     # The STARTTLS dialog every connection replays before its TLS hello; None: implicit TLS.
     dialog: Callable[[], Dialog] | None = None
+    # What carries a TLS hello (record, stop_after) when it is not a TCP connection of
+    # its own: OpenVPN's control channel. None: send_hello connects.
+    tls_carrier: Callable[[bytes, str], Awaitable[HelloOutcome]] | None = None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

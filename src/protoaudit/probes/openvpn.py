@@ -9,13 +9,20 @@ Theory of operation. Every question is one control session of its own
    halfway through the read deadline, so that one lost datagram is not taken
    for a firewall. An ICMP port unreachable (UDP) or a refused connection
    (TCP) means nothing listens: a ConnectionFailure, and nothing more.
-2. Where the V2 reset was answered, TLS through the control channel, all at
-   once: one ClientHello per version, TLS 1.0 to 1.3, from the TLS codec
-   (probes/tls/offers.py, the same hellos as a TLS audit), read up to the
-   ServerHello; and one full handshake by OpenSSL (pyOpenSSL over memory
-   BIOs, nothing verified) for the certificate chain, which TLS 1.3 encrypts.
-   OpenVPN servers ask for a client certificate; the probe has none, so the
+2. Where the V2 reset was answered, the TLS audit's own probes through the
+   control channel: the context's tls_carrier sends each of their hellos in a
+   control session of its own (_carry), so one ClientHello per version, TLS
+   1.0 to 1.3, then for each accepted version every cipher suite in the
+   server's order (probes/tls/ciphers.py), the TLS 1.3 groups and the key
+   exchange of the newest version before it (probes/tls/groups.py). Beside
+   them, one full handshake by OpenSSL (pyOpenSSL over memory BIOs, nothing
+   verified) for the certificate chain, which TLS 1.3 encrypts. OpenVPN
+   servers ask for a client certificate; the probe has none, so the
    handshake ends when the server refuses it, with the chain in hand.
+   OpenVPN drops a session whose TLS fails without sending its alert: over
+   UDP every refusal is a read timeout of silence (over TCP, a hang-up), so
+   each enumeration ends with one; they run side by side, and the key
+   exchange after the suites, so a UDP audit takes about two read timeouts.
 
 The reliability layer is the codec's; time is this module's: over UDP,
 packets not acknowledged within RETRANSMIT_INTERVAL (at most half the read
@@ -29,10 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,11 +50,18 @@ from OpenSSL import SSL
 
 from protoaudit.engine.transport import Connection
 from protoaudit.errors import DecodeError, TransportError
-from protoaudit.observations import CertificateInfo, ConnectionFailure, Observation, ProbeFailure
+from protoaudit.observations import (
+    CertificateInfo,
+    CipherSuiteSupport,
+    ConnectionFailure,
+    Observation,
+    ProbeFailure,
+)
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.tls.ciphers import Abandoned, probe_cipher_suites
-from protoaudit.probes.tls.exchange import HelloOutcome
+from protoaudit.probes.tls.ciphers import probe_cipher_suites
+from protoaudit.probes.tls.exchange import Abandoned, HelloOutcome, HelloReader, send_hello
+from protoaudit.probes.tls.groups import probe_tls12_key_exchange, probe_tls13_groups
 from protoaudit.probes.tls.offers import client_hello, default_share_groups, suites_for
 from protoaudit.proto.openvpn.channel import (
     ControlChannel,
@@ -55,9 +70,7 @@ from protoaudit.proto.openvpn.channel import (
     TlsDataReceived,
 )
 from protoaudit.proto.openvpn.packets import Opcode, StreamDeframer, frame, opcode_name
-from protoaudit.proto.tls import exchange as tls_codec
 from protoaudit.proto.tls.constants import ProtocolVersion, version_name
-from protoaudit.proto.tls.server import ServerHello
 from protoaudit.registry import tls as registry
 from protoaudit.sanitize import quote_bytes
 from protoaudit.x509_checks import describe
@@ -374,35 +387,10 @@ async def probe_reset(context: ProbeContext, transport: str, reset: int) -> Open
     )
 
 
-class _HelloSide:
-    """The TLS codec's hello exchange, read up to the ServerHello."""
-
-    def __init__(self, record: bytes) -> None:
-        self.exchange = tls_codec.HelloExchange(record, stop_after="server_hello")
-        self.server_hello: ServerHello | None = None
-        self.alert: int | None = None
-        self.malformed: DecodeError | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.exchange.finished
-
-    def outgoing(self) -> bytes:
-        return self.exchange.bytes_to_send()
-
-    def incoming(self, data: bytes) -> None:
-        self.exchange.receive_data(data)
-        while (event := self.exchange.next_event()) is not None:
-            if isinstance(event, tls_codec.ServerHelloReceived):
-                self.server_hello = event.server_hello
-            elif isinstance(event, tls_codec.AlertReceived):
-                self.alert = event.description
-            elif isinstance(event, tls_codec.Malformed):
-                self.malformed = event.error
-
-
-async def send_hello(context: ProbeContext, transport: str, record: bytes) -> HelloOutcome:
-    """One ClientHello through a control session of its own, as probes/tls sends one on TCP.
+async def _carry(
+    context: ProbeContext, transport: str, record: bytes, stop_after: str
+) -> HelloOutcome:
+    """One hello through a control session of its own: the TLS probes' tls_carrier.
 
     A reset the server leaves unanswered (each costs a read timeout) is tried
     again RESET_RETRIES times: OpenVPN 2.6 answers at most --connect-freq-initial
@@ -410,45 +398,70 @@ async def send_hello(context: ProbeContext, transport: str, record: bytes) -> He
     says why, rather than take the silence for a refusal.
     """
     for _ in range(RESET_RETRIES + 1):
-        side = _HelloSide(record)
-        reset, stopped = await _session(context, transport, side, RESETS[0])
+        reader = HelloReader(record, stop_after)
+        reset, stopped = await _session(context, transport, reader, RESETS[0])
         if reset.reply is not None:
             break
     else:
         raise Abandoned("unanswered", f"the server stopped answering resets ({stopped})")
-    if side.server_hello is not None:
-        return HelloOutcome(server_hello=side.server_hello)
-    if side.malformed is not None:
-        return HelloOutcome(failure=f"malformed TLS: {side.malformed}", malformed=side.malformed)
-    if side.alert is not None:
-        return HelloOutcome(alert=side.alert)
-    if not side.exchange.received_prefix and stopped.startswith(("timeout", "closed")):
+    if reader.done or reader.server_hello is not None:
+        return reader.outcome()
+    if not reader.exchange.received_prefix and stopped.startswith(("timeout", "closed")):
         # OpenVPN tears a session down when its TLS fails, before the alert leaves.
         stopped = f"no ServerHello: the server dropped the session ({stopped})"
     return HelloOutcome(failure=stopped or "no answer")
 
 
-async def probe_tls_version(
-    context: ProbeContext, transport: str, version: int
-) -> list[Observation]:
+async def _tls_version(tls: ProbeContext, transport: str, version: int) -> list[Observation]:
     """Whether `version` is accepted and, when it is, every suite the server accepts there."""
     shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
     record = client_hello(version, suites_for(version), server_name=None, share_groups=shares)
     try:
-        outcome = await send_hello(context, transport, record)
+        outcome = await send_hello(tls, record)
     except Abandoned as error:
         return [OpenVpnTlsVersion(transport, int(version), False, None, str(error)[:MAX_DETAIL])]
     hello = outcome.server_hello
     if hello is None:
-        return [OpenVpnTlsVersion(transport, int(version), False, None, outcome.summary)]
+        detail = outcome.summary[:MAX_DETAIL]
+        return [OpenVpnTlsVersion(transport, int(version), False, None, detail)]
     if hello.selected_version != version:
         detail = f"the server answered with {version_name(hello.selected_version)}"
         return [OpenVpnTlsVersion(transport, int(version), False, None, detail)]
     found = OpenVpnTlsVersion(transport, int(version), True, hello.cipher_suite, outcome.summary)
-    suites = await probe_cipher_suites(
-        context, version, functools.partial(send_hello, context, transport)
+    jobs = [probe_cipher_suites(tls, version)]
+    if version == ProtocolVersion.TLS1_3:
+        jobs.append(_abandonable("groups", probe_tls13_groups(tls)))
+    return [found, *(o for each in await asyncio.gather(*jobs) for o in each)]
+
+
+async def _abandonable(name: str, probe: Awaitable[list[Observation]]) -> list[Observation]:
+    try:
+        return await probe
+    except Abandoned as error:
+        return [ProbeFailure(name, error.reason, str(error)[:MAX_DETAIL])]
+
+
+async def probe_tls(context: ProbeContext, transport: str) -> list[Observation]:
+    """The TLS audit through the control channel: versions, suites, groups, key exchange.
+
+    TLS 1.3 groups start as soon as TLS 1.3 is seen; the key exchange of the newest
+    version before 1.3 needs its suites, so it waits for them.
+    """
+    tls = dataclasses.replace(
+        context, server_name=None, tls_carrier=functools.partial(_carry, context, transport)
     )
-    return [found, *suites]
+    jobs = (_tls_version(tls, transport, version) for version in TLS_VERSIONS)
+    found = [o for each in await asyncio.gather(*jobs) for o in each]
+    before_tls13 = [
+        o
+        for o in found
+        if isinstance(o, CipherSuiteSupport) and o.accepted and o.version < ProtocolVersion.TLS1_3
+    ]
+    if before_tls13:
+        newest = max(before_tls13, key=lambda o: o.version)
+        exchange = probe_tls12_key_exchange(tls, newest.version, newest.accepted)
+        found += await _abandonable("key_exchange", exchange)
+    return found
 
 
 class _OpenSslSide:
@@ -555,9 +568,7 @@ async def run_openvpn_probes(
         results: list[Observation] = []
         if v2.answered:
             handshake = asyncio.ensure_future(probe_handshake(context, transport))
-            jobs = [probe_tls_version(context, transport, version) for version in TLS_VERSIONS]
-            for found in await asyncio.gather(*jobs):
-                results += found
+            results += await probe_tls(context, transport)
             results.append(await handshake)
         sink.extend([v2, await v3])
     finally:

@@ -11,29 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from protoaudit.observations import CipherSuiteSupport, Observation, ProbeFailure
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.tls.exchange import HelloOutcome, send_hello
+from protoaudit.probes.tls.exchange import Abandoned, send_hello
 from protoaudit.probes.tls.offers import CHUNK, client_hello, default_share_groups, suites_for
 from protoaudit.proto.tls import exchange as codec
 from protoaudit.proto.tls.constants import ProtocolVersion, version_name
 
-# Sends one ClientHello record and says what came back: a connection of its own by
-# default (send_hello), or another carrier such as OpenVPN's control channel.
-Hello = Callable[[bytes], Awaitable[HelloOutcome]]
 Pick = Callable[[Sequence[int]], Coroutine[Any, Any, int | None]]
 T = TypeVar("T")
-
-
-class Abandoned(Exception):
-    """The enumeration cannot go on: a ProbeFailure with `reason`, and the message as detail."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
 
 
 class _Violation(Abandoned):
@@ -54,13 +43,11 @@ async def _all(*jobs: Coroutine[Any, Any, T]) -> list[T]:
     return [task.result() for task in tasks]
 
 
-async def _pick(
-    send: Hello, server_name: str | None, version: int, suites: Sequence[int]
-) -> int | None:
+async def _pick(context: ProbeContext, version: int, suites: Sequence[int]) -> int | None:
     """The suite the server chooses from `suites` at `version`, None when it refuses them all."""
     shares = default_share_groups() if version == ProtocolVersion.TLS1_3 else ()
-    record = client_hello(version, suites, server_name=server_name, share_groups=shares)
-    outcome = await send(record)
+    record = client_hello(version, suites, server_name=context.server_name, share_groups=shares)
+    outcome = await send_hello(context, record)
     if outcome.malformed is not None and outcome.malformed.field == codec.CIPHER_SUITE_FIELD:
         raise _Violation(outcome.malformed.reason)
     hello = outcome.server_hello
@@ -124,12 +111,8 @@ async def _enumerate(pick: Pick, version: int) -> CipherSuiteSupport:
     )
 
 
-async def probe_cipher_suites(
-    context: ProbeContext, version: int, send: Hello | None = None
-) -> list[Observation]:
-    pick = functools.partial(
-        _pick, send or functools.partial(send_hello, context), context.server_name, version
-    )
+async def probe_cipher_suites(context: ProbeContext, version: int) -> list[Observation]:
+    pick = functools.partial(_pick, context, version)
     try:
         return [await _enumerate(pick, version)]
     except* Abandoned as group:

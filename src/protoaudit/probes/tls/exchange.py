@@ -42,6 +42,18 @@ class HelloOutcome:
         return self.failure or "no answer"
 
 
+class Abandoned(Exception):
+    """A probe cannot go on (its carrier gave up, the server lied): `reason`, and why.
+
+    Enumerations end with a ProbeFailure of that reason rather than read the
+    silence as a refusal.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 def client_random() -> bytes:
     # Scans need no reproducible randomness; tests of the codec inject their own.
     return os.urandom(32)
@@ -65,61 +77,97 @@ def _cut_short(exchange: codec.HelloExchange, error: TransportError) -> str:
     return words
 
 
+class HelloReader:
+    """One hello exchange without I/O: bytes in, bytes out, a HelloOutcome at the end.
+
+    send_hello drives it over a TCP connection; OpenVPN's probe drives it through
+    its control channel (probes/openvpn.py).
+    """
+
+    def __init__(self, record: bytes, stop_after: str = "server_hello") -> None:
+        self.exchange = codec.HelloExchange(record, stop_after=stop_after)
+        self.server_hello: ServerHello | None = None
+        self.certificates: tuple[bytes, ...] = ()
+        self.server_key_exchange: bytes | None = None
+        self.alert: int | None = None
+        self.sslv2_error: int | None = None
+        self.decided: HelloOutcome | None = None  # an answer that ends the exchange early
+        self.finished = False
+
+    @property
+    def done(self) -> bool:
+        return self.finished or self.decided is not None
+
+    def outgoing(self) -> bytes:
+        return self.exchange.bytes_to_send()
+
+    def incoming(self, data: bytes) -> None:
+        self.exchange.receive_data(data)
+        while not self.done and (event := self.exchange.next_event()) is not None:
+            self._take(event)
+        # The server closed it (alert, SSL 2.0 ERROR): nothing more will come.
+        self.finished = self.finished or self.exchange.finished
+
+    def _take(self, event: codec.Event) -> None:
+        match event:
+            case (
+                codec.ServerHelloReceived(server_hello=hello)
+                | codec.HelloRetryRequestReceived(server_hello=hello)
+            ):
+                self.server_hello = hello
+            case codec.CertificateReceived(certificates=chain):
+                self.certificates = chain
+            case codec.ServerKeyExchangeReceived(body=body):
+                self.server_key_exchange = body
+            case codec.SSLv2ServerHelloReceived(server_hello=sslv2):
+                self.decided = HelloOutcome(sslv2_hello=sslv2)
+            case codec.SSLv2ErrorReceived(error_code=code):
+                self.sslv2_error = code
+            case codec.AlertReceived(description=description):
+                # A warning changes nothing; a closing alert also finishes the exchange.
+                self.alert = description
+            case codec.Malformed(error=error):
+                self.decided = HelloOutcome(
+                    server_hello=self.server_hello,
+                    failure=_malformed(self.exchange, error),
+                    malformed=error,
+                )
+            case codec.ExchangeDone():
+                self.finished = True
+
+    def outcome(self, error: TransportError | None = None) -> HelloOutcome:
+        """What the exchange came to; `error`: why the carrier stopped before it was done."""
+        if self.decided is not None:
+            return self.decided
+        if self.server_hello is None:
+            if error is not None:
+                return HelloOutcome(failure=_cut_short(self.exchange, error))
+            if self.exchange.state is codec.State.CLOSED and self.alert is not None:
+                return HelloOutcome(alert=self.alert)
+            if self.sslv2_error is not None:
+                return HelloOutcome(failure=f"SSL 2.0 ERROR 0x{self.sslv2_error:04x}")
+        return HelloOutcome(
+            server_hello=self.server_hello,
+            certificates=self.certificates,
+            server_key_exchange=self.server_key_exchange,
+        )
+
+
 async def send_hello(
     context: ProbeContext, record: bytes, *, stop_after: str = "server_hello"
 ) -> HelloOutcome:
-    """Open a connection, send `record`, read until the exchange is done or the peer gives up."""
-    exchange = codec.HelloExchange(record, stop_after=stop_after)
-    certificates: tuple[bytes, ...] = ()
-    server_key_exchange: bytes | None = None
-    server_hello: ServerHello | None = None
-    alert: int | None = None
-    sslv2_error: int | None = None
+    """Send `record` and read until the exchange is done or the peer gives up.
+
+    Over a connection of its own, or through the context's tls_carrier when it has one.
+    """
+    if context.tls_carrier is not None:
+        return await context.tls_carrier(record, stop_after)
+    reader = HelloReader(record, stop_after)
     try:
         async with context.connection() as conn:
-            await conn.send(exchange.bytes_to_send())
-            while True:
-                event = exchange.next_event()
-                if event is None:
-                    if exchange.finished:  # the server closed it (alert, SSL 2.0 ERROR)
-                        break
-                    exchange.receive_data(await conn.receive())
-                    continue
-                match event:
-                    case (
-                        codec.ServerHelloReceived(server_hello=hello)
-                        | codec.HelloRetryRequestReceived(server_hello=hello)
-                    ):
-                        server_hello = hello
-                    case codec.CertificateReceived(certificates=chain):
-                        certificates = chain
-                    case codec.ServerKeyExchangeReceived(body=body):
-                        server_key_exchange = body
-                    case codec.SSLv2ServerHelloReceived(server_hello=sslv2):
-                        return HelloOutcome(sslv2_hello=sslv2)
-                    case codec.SSLv2ErrorReceived(error_code=code):
-                        sslv2_error = code
-                    case codec.AlertReceived(description=description):
-                        # A warning changes nothing; a closing alert also finishes the exchange.
-                        alert = description
-                    case codec.Malformed(error=error):
-                        return HelloOutcome(
-                            server_hello=server_hello,
-                            failure=_malformed(exchange, error),
-                            malformed=error,
-                        )
-                    case codec.ExchangeDone():
-                        break
+            await conn.send(reader.outgoing())
+            while not reader.done:
+                reader.incoming(await conn.receive())
     except TransportError as error:
-        if server_hello is None:
-            return HelloOutcome(failure=_cut_short(exchange, error))
-    if server_hello is None:
-        if exchange.state is codec.State.CLOSED and alert is not None:
-            return HelloOutcome(alert=alert)
-        if sslv2_error is not None:
-            return HelloOutcome(failure=f"SSL 2.0 ERROR 0x{sslv2_error:04x}")
-    return HelloOutcome(
-        server_hello=server_hello,
-        certificates=certificates,
-        server_key_exchange=server_key_exchange,
-    )
+        return reader.outcome(error)
+    return reader.outcome()
