@@ -16,6 +16,8 @@ output and compared with protoaudit's:
   exposure);
 - nmap -sU -p 500 --script ike-version: the vendor it names.
 
+protoaudit's packet count includes its one request to UDP 4500 (NAT-T).
+
 protoaudit must find everything they find, plus the accepted transform sets.
 Prints a Markdown table with times (median of --repeat runs). Standard
 library only; only the lab's loopback address is ever scanned.
@@ -67,10 +69,11 @@ def run_once() -> dict[str, tuple[float, dict[str, object]]]:
     results: dict[str, tuple[float, dict[str, object]]] = {}
     seconds, out = timed([sys.executable, "-c", PROTOAUDIT])
     observations = {o["kind"]: o for o in json.loads(out)}
-    v2, main, aggressive = (
+    v2, main, aggressive, nat_t = (
         observations["ike_v2_sa_init"],
         observations["ike_v1_main_mode"],
         observations["ike_v1_aggressive_mode"],
+        observations["ike_nat_t"],
     )
     results["protoaudit"] = (
         seconds,
@@ -88,7 +91,11 @@ def run_once() -> dict[str, tuple[float, dict[str, object]]]:
             "ikev2 transforms": sum(
                 len(v2[k]) for k in ("encryption", "prf", "integrity", "key_exchange")
             ),
-            "packets": v2["packets_sent"] + main["packets_sent"] + aggressive["packets_sent"],
+            "packets": v2["packets_sent"]
+            + main["packets_sent"]
+            + aggressive["packets_sent"]
+            + nat_t["packets_sent"],
+            "nat-t": nat_t["answers_ike"],
         },
     )
     s1, main_out = timed([*IKE_SCAN, "-M", HOST])
@@ -147,22 +154,32 @@ def main() -> int:
         found = last[tool][1]
         suites = found.get("ikev1 suites")
         if tool == "protoaudit":
-            v1 = f"{len(ours['ikev1 suites'])} PSK suites + methods"
+            v1 = f"{len(suites)} PSK suites + methods" if isinstance(suites, set) else "n/a"
             v2 = f"enumerated ({ours['ikev2 transforms']} transforms, {ours['packets']} packets)"
             covered = "-"
         else:
-            v1 = ", ".join("/".join(x for x in s if x) for s in suites) if suites else "n/a"
+            v1 = (
+                ", ".join("/".join(x for x in s if x) for s in suites)
+                if isinstance(suites, set) and suites
+                else "n/a"
+            )
             v2 = (
                 "answers" if found.get("ikev2") else ("n/a" if found.get("ikev2") is None else "no")
             )
             ok = found.get("vids", set()) <= ours["vids"]  # type: ignore[operator]
             ok = ok and found.get("aggressive hash", False) <= ours["aggressive hash"]  # type: ignore[operator]
             ok = ok and (not found.get("vendor") or "strongswan" in str(found["vendor"]).lower())
-            ok = ok and (not suites or len(suites) <= len(ours["ikev1 suites"]))  # type: ignore[arg-type]
+            ours_suites = ours["ikev1 suites"]
+            ok = ok and (
+                not isinstance(suites, set)
+                or not isinstance(ours_suites, set)
+                or len(suites) <= len(ours_suites)
+            )
             covered = "yes" if ok else "NO"
         hash_cell = {True: "yes", False: "no", None: "n/a"}[found.get("aggressive hash")]  # type: ignore[index]
         vendor = found.get("vendor") or "-"
         print(f"| {tool} | {seconds:.2f} | {v2} | {v1} | {hash_cell} | {vendor} | {covered} |")
+    print(f"\nprotoaudit: the responder answers IKE on UDP 4500 too: {ours['nat-t']}")
     return 0
 
 

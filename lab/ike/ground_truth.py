@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Write lab/ike/ground_truth.json from the lab's config: what charon accepts, per IKE version.
+"""Write lab/ike/ground_truth.json from the lab's config: what each charon accepts, per IKE version.
 
     ground_truth.py            write the file
     ground_truth.py --check    exit 1 if the file differs from what the config says today
 
-The proposals come from swanctl.conf.in (one `proposals` line per connection),
-translated from strongSwan's keywords to IANA numbers with the table below
-(strongSwan's "IKEv2 Cipher Suites" documentation, 5.9). strongSwan's rules
-applied here:
+Two targets, one charon each: `ike` (strongswan.conf.in, swanctl.conf.in) and
+`ike-cookie` (strongswan-cookie.conf.in, swanctl-cookie.conf.in). The proposals
+come from the swanctl file (one `proposals` line per connection), translated
+from strongSwan's keywords to IANA numbers with the table below (strongSwan's
+"IKEv2 Cipher Suites" documentation, 5.9). strongSwan's rules applied here:
 - IKEv2: a proposal is a set per transform type; with no `prf` keyword, the
   PRFs are those matching the integrity algorithms (sha256 -> PRF_HMAC_SHA2_256).
   A responder takes any combination within one proposal, so the accepted set
@@ -21,6 +22,16 @@ applied here:
 - Vendor IDs: "strongSwan" (send_vendor_id = yes) in both versions; IKEv1 also
   XAUTH and DPD always, and RFC 3947 NAT-T and IKE fragmentation when the
   initiator offered them (its own charon code: ike_vendor / isakmp_vendor).
+- COOKIE (RFC 7296 2.6): `cookie_threshold = 1` plus the half-open IKEv1 SA that
+  start.sh leaves behind (strongswan-cookie.conf.in says why) make charon ask
+  every IKEv2 initiator for a cookie; the relaxed thresholds of the first charon
+  never do.
+- NAT-T: each relay bridges UDP 4500 too, and charon answers IKE there behind the
+  RFC 3948 non-ESP marker (`nat_t.answers_ike`).
+- `common_suites_accepted`: whether some IKEv1 suite uses only the values a
+  scanner tries first (AES-CBC 128/256, 3DES, DES; SHA2-256, SHA1, MD5; MODP
+  768-2048, ECP 256/384). The second charon has none: a scanner must search the
+  whole space to find its suites.
 Standard library only.
 """
 
@@ -37,9 +48,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TRUTH = HERE / "ground_truth.json"
-SWANCTL = HERE / "swanctl.conf.in"
-STRONGSWAN = HERE / "strongswan.conf.in"
 TARGETS = HERE / "targets.env"
+# target name -> (its address in targets.env, its strongswan.conf, its swanctl.conf)
+CHARONS = {
+    "ike": ("IKE_LAB_HOST", "strongswan.conf.in", "swanctl.conf.in"),
+    "ike-cookie": ("IKE_COOKIE_HOST", "strongswan-cookie.conf.in", "swanctl-cookie.conf.in"),
+}
 
 # strongSwan keyword -> (IKEv2 ENCR id, key length) / IKEv1 (encryption, key length).
 ENCRYPTION = {
@@ -49,8 +63,24 @@ ENCRYPTION = {
     "aes128gcm16": (20, 128),
     "aes256gcm16": (20, 256),
     "3des": (3, None),
+    "camellia128": (23, 128),
+    "camellia192": (23, 192),
+    "camellia256": (23, 256),
 }
-ENCRYPTION_V1 = {"aes128": (7, 128), "aes192": (7, 192), "aes256": (7, 256), "3des": (5, None)}
+ENCRYPTION_V1 = {
+    "aes128": (7, 128),
+    "aes192": (7, 192),
+    "aes256": (7, 256),
+    "3des": (5, None),
+    "camellia128": (8, 128),
+    "camellia192": (8, 192),
+    "camellia256": (8, 256),
+}
+# What protoaudit's Main Mode probe tries first (probes/ike_v1.py, _common): a suite
+# made only of these is found without searching the rest.
+COMMON_ENCRYPTION_V1 = {(7, 128), (7, 256), (5, None), (1, None)}
+COMMON_HASH_V1 = {4, 2, 1}
+COMMON_GROUPS_V1 = {14, 2, 5, 1, 19, 20}
 INTEGRITY = {"md5": 1, "sha1": 2, "sha256": 12, "sha384": 13, "sha512": 14}
 PRF_OF_INTEGRITY = {"md5": 1, "sha1": 2, "sha256": 5, "sha384": 6, "sha512": 7}
 PRF = {"prfmd5": 1, "prfsha1": 2, "prfsha256": 5, "prfsha384": 6, "prfsha512": 7}
@@ -150,23 +180,35 @@ def ikev1(proposals: str) -> list[dict[str, Any]]:
     return suites
 
 
-def build() -> dict[str, Any]:
-    addresses = env(TARGETS)
-    conns = connections(SWANCTL.read_text())
+def setting(text: str, name: str) -> str | None:
+    match = re.search(rf"^\s*{re.escape(name)}\s*=\s*(\S+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def common(suite: dict[str, Any]) -> bool:
+    return (
+        (suite["encryption"], suite["key_length"]) in COMMON_ENCRYPTION_V1
+        and suite["hash"] in COMMON_HASH_V1
+        and suite["group"] in COMMON_GROUPS_V1
+    )
+
+
+def target(host: str, port: int, strongswan: str, swanctl: str) -> dict[str, Any]:
+    conns = connections(swanctl)
     v2 = next(c for c in conns.values() if c.get("version") == "2")
     v1 = next(c for c in conns.values() if c.get("version") == "1")
-    strongswan = STRONGSWAN.read_text()
+    identity = re.search(r"^\s*id\s*=\s*(\S+)", swanctl, re.MULTILINE)
     suites = ikev1(v1["proposals"])
     sends_vid = "send_vendor_id = yes" in strongswan
     strongswan_vid = [vid("strongSwan")] if sends_vid else []
-    target = {
-        "host": addresses["IKE_LAB_HOST"],
-        "port": int(addresses["IKE_PORT"]),
+    return {
+        "host": host,
+        "port": port,
         "implementation": "strongSwan 5.9.8 (Debian 12 strongswan-charon)",
         "ikev2": {
             **ikev2(v2["proposals"]),
             "first_choice": ikev2(v2["proposals"].split(",")[0]),
-            "cookie_required": False,
+            "cookie_required": setting(strongswan, "cookie_threshold") == "1",
             "fragmentation_supported": "fragmentation = yes" in strongswan,
             "nat_detected": False,
             "vendor_ids": strongswan_vid,
@@ -187,21 +229,36 @@ def build() -> dict[str, Any]:
                 "groups": list(dict.fromkeys(s["group"] for s in suites)),
                 "auth_required": [PSK],
                 "auth_checked_in_main_mode": False,
+                "common_suites_accepted": any(common(s) for s in suites),
             },
             "aggressive_mode": {
                 "accepted": v1.get("aggressive") == "yes",
                 "psk_hash_exposed": v1.get("aggressive") == "yes"
                 and "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" in strongswan,
-                "responder_identity": "responder.lab.test",
+                "responder_identity": identity.group(1) if identity else "",
             },
             "vendor_ids": [*strongswan_vid, "09002689dfd6b712", "afcad71368a1f1c96b8696fc77570100"],
             "vendor_ids_when_offered": [vid("RFC 3947"), vid("FRAGMENTATION") + "80000000"],
         },
+        "nat_t": {"port": int(setting(strongswan, "port_nat_t") or 4500), "answers_ike": True},
+    }
+
+
+def build() -> dict[str, Any]:
+    addresses = env(TARGETS)
+    targets = {
+        name: target(
+            addresses[host],
+            int(addresses["IKE_PORT"]),
+            (HERE / strongswan).read_text(),
+            (HERE / swanctl).read_text(),
+        )
+        for name, (host, strongswan, swanctl) in CHARONS.items()
     }
     return {
-        "_comment": "Generated by lab/ike/ground_truth.py from swanctl.conf.in, strongswan.conf.in "
-        "and targets.env; do not edit by hand.",
-        "targets": {"ike": target},
+        "_comment": "Generated by lab/ike/ground_truth.py from the strongswan*.conf.in and "
+        "swanctl*.conf.in files and targets.env; do not edit by hand.",
+        "targets": targets,
     }
 
 

@@ -7,8 +7,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/targets.env"
 
 IKE_SRC="$LAB_SRC/ike"
 IKE_DIR="$LAB_DIR/ike"
+IKE_COOKIE_DIR="$IKE_DIR/cookie"  # the second charon's run directory
 IKE_TRUTH="$IKE_SRC/ground_truth.json"
 CHARON=/usr/lib/ipsec/charon
+# The first IKEv1 suite of swanctl-cookie.conf.in, as ike-scan writes a transform
+# (Camellia/192, SHA2-512, PSK, MODP 3072): the second charon accepts only such.
+IKE_COOKIE_TRANS='8/192,6,1,15'
 
 # The pid in FILE if that process is alive, its comm is COMM and its command
 # line or its environment names this run directory.
@@ -22,12 +26,25 @@ ike_live_pid() {  # FILE COMM
     echo "$pid"
 }
 
-# 0 when the lab answers both IKE versions on its host address (ike-scan with a
-# random source port: the relay holds port 500 on the lab address).
+# 0 when the first target answers both IKE versions on its host address
+# (ike-scan with a random source port: the relay holds port 500 on the lab address).
 ike_up() {
     local out
     out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 -M "$IKE_LAB_HOST" 2>/dev/null) || return 1
     grep -q 'Main Mode Handshake returned' <<<"$out" || return 1
     out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 --ikev2 "$IKE_LAB_HOST" 2>/dev/null) || return 1
     grep -qE 'IKEv2 SA_INIT Handshake returned|INVALID_KE_PAYLOAD' <<<"$out"
+}
+
+# 0 when the second target answers IKEv1 Main Mode for its uncommon suite and
+# IKEv2 with a COOKIE notify. Each Main Mode message 1 leaves one more half-open
+# IKE_SA in that charon, which is what keeps it demanding cookies (the first
+# call after start.sh is the seed).
+ike_cookie_up() {
+    local out
+    out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 -M "--trans=$IKE_COOKIE_TRANS" "$IKE_COOKIE_HOST" 2>/dev/null) ||
+        return 1
+    grep -q 'Main Mode Handshake returned' <<<"$out" || return 1
+    out=$(timeout 5 ike-scan -s 0 -r 1 -t 300 --ikev2 "$IKE_COOKIE_HOST" 2>/dev/null) || return 1
+    grep -q 'Notify message 16390 (COOKIE)' <<<"$out"
 }

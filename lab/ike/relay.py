@@ -20,6 +20,7 @@ idle for 120 s are forgotten; at most 4096 are kept. Runs until SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import selectors
@@ -32,6 +33,10 @@ CLONE_NEWNET = 0x40000000
 IDLE_SECONDS = 120.0
 MAX_FLOWS = 4096
 MAX_DATAGRAM = 65535
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGINT: leave the loop."""
 
 
 def enter_namespace(path: str) -> None:
@@ -77,16 +82,25 @@ def main() -> int:
 
     # (listen address, listen port, client address, client port) -> (socket, last used)
     flows: dict[tuple[str, int, str, int], tuple[socket.socket, float]] = {}
-    stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        # Raised out of select() at once (PEP 475 would resume it until its timeout).
+        raise Stopped
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"relay: {args.listen} ports {ports} -> {args.netns}", flush=True)
-    while not stopping:
+    with contextlib.suppress(Stopped):
+        relay(selector, listeners, flows)
+    return 0
+
+
+def relay(
+    selector: selectors.BaseSelector,
+    listeners: dict[tuple[str, int], socket.socket],
+    flows: dict[tuple[str, int, str, int], tuple[socket.socket, float]],
+) -> None:
+    while True:
         for key, _ in selector.select(timeout=1.0):
             role, where = key.data
             sock = key.fileobj
@@ -125,7 +139,6 @@ def main() -> int:
                 selector.unregister(upstream)
                 upstream.close()
                 del flows[flow_key]
-    return 0
 
 
 if __name__ == "__main__":

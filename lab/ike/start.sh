@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Start the ike sub-lab: strongSwan's charon in a network namespace of its own
-# (unshare -n -m: only loopback, and nothing outlives its processes), its
-# connections loaded with swanctl, and relay.py bridging UDP 500 and 4500 on
-# $IKE_LAB_HOST (host loopback) into the namespace. Running it again restarts
-# everything. Exits non-zero, showing the logs, if the lab does not answer.
+# Start the ike sub-lab: two strongSwan charons, each in a network namespace of
+# its own (unshare -n -m: only loopback, and nothing outlives its processes),
+# their connections loaded with swanctl, and a relay.py per charon bridging UDP
+# 500 and 4500 on its host loopback address into its namespace:
+#   ike         $IKE_LAB_HOST     strongswan.conf.in, swanctl.conf.in (run dir $IKE_DIR)
+#   ike-cookie  $IKE_COOKIE_HOST  strongswan-cookie.conf.in, swanctl-cookie.conf.in
+#                                 (run dir $IKE_COOKIE_DIR; seeded below so that it
+#                                 always asks IKEv2 initiators for a COOKIE)
+# Running it again restarts everything. Exits non-zero, showing the logs, if a
+# target does not answer as it should.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ike.sh"
@@ -13,46 +18,69 @@ for cmd in "$CHARON" swanctl ike-scan unshare ip "$PYTHON"; do
 done
 
 bash "$IKE_SRC/stop.sh" >/dev/null
-if ss -Hlun "( sport = :$IKE_PORT or sport = :$IKE_NAT_T_PORT )" | grep -qE "$IKE_LAB_HOST:|0\.0\.0\.0:|\*:"; then
-    echo "ike/start.sh: UDP $IKE_PORT/$IKE_NAT_T_PORT on $IKE_LAB_HOST is taken:" >&2
-    ss -Hlunp "( sport = :$IKE_PORT or sport = :$IKE_NAT_T_PORT )" >&2 || true
-    exit 1
-fi
+for host in "$IKE_LAB_HOST" "$IKE_COOKIE_HOST"; do
+    if ss -Hlun "( sport = :$IKE_PORT or sport = :$IKE_NAT_T_PORT )" | grep -qE "$host:|0\.0\.0\.0:|\*:"; then
+        echo "ike/start.sh: UDP $IKE_PORT/$IKE_NAT_T_PORT on $host is taken:" >&2
+        ss -Hlunp "( sport = :$IKE_PORT or sport = :$IKE_NAT_T_PORT )" >&2 || true
+        exit 1
+    fi
+done
 
 fail() {  # WHAT
     echo "ike/start.sh: $1; logs:" >&2
-    tail -n 25 "$IKE_DIR"/*.log >&2 || true
+    tail -n 25 "$IKE_DIR"/*.log "$IKE_COOKIE_DIR"/*.log >&2 || true
     bash "$IKE_SRC/stop.sh" >&2 || true
     exit 1
 }
 
 rm -rf "$IKE_DIR"
-mkdir -p "$IKE_DIR/run"
+mkdir -p "$IKE_DIR/run" "$IKE_COOKIE_DIR/run"
 chmod 700 "$IKE_DIR"
-for file in strongswan.conf swanctl.conf; do
-    sed "s|@RUN@|$IKE_DIR|g" "$IKE_SRC/$file.in" >"$IKE_DIR/$file"
+render() {  # TEMPLATE RUN_DIR NAME
+    sed "s|@RUN@|$2|g" "$IKE_SRC/$1" >"$2/$3"
+}
+render strongswan.conf.in "$IKE_DIR" strongswan.conf
+render swanctl.conf.in "$IKE_DIR" swanctl.conf
+render strongswan-cookie.conf.in "$IKE_COOKIE_DIR" strongswan.conf
+render swanctl-cookie.conf.in "$IKE_COOKIE_DIR" swanctl.conf
+
+# Both charons start at once. setsid execs in place, unshare and netns.sh exec
+# too, so $! is charon.
+for run in "$IKE_DIR" "$IKE_COOKIE_DIR"; do
+    setsid unshare -n -m -- bash "$IKE_SRC/netns.sh" "$run" </dev/null >"$run/charon.out.log" 2>&1 &
+    echo $! >"$run/charon.pid"
+done
+for run in "$IKE_DIR" "$IKE_COOKIE_DIR"; do
+    for i in $(seq 50); do
+        [[ -S $run/charon.vici ]] && break
+        kill -0 "$(<"$run/charon.pid")" 2>/dev/null || fail "charon ($run) exited"
+        [[ $i == 50 ]] && fail "charon's vici socket did not appear in $run"
+        sleep 0.1
+    done
+    swanctl --load-all --file "$run/swanctl.conf" --uri "unix://$run/charon.vici" \
+        >"$run/swanctl.log" 2>&1 || fail "swanctl --load-all failed ($run)"
 done
 
-# charon: setsid execs in place, unshare and netns.sh exec too, so $! is charon.
-setsid unshare -n -m -- bash "$IKE_SRC/netns.sh" "$IKE_DIR" </dev/null >"$IKE_DIR/charon.out.log" 2>&1 &
-echo $! >"$IKE_DIR/charon.pid"
-for i in $(seq 50); do
-    [[ -S $IKE_DIR/charon.vici ]] && break
-    kill -0 "$(<"$IKE_DIR/charon.pid")" 2>/dev/null || fail "charon exited"
-    [[ $i == 50 ]] && fail "charon's vici socket did not appear"
-    sleep 0.1
-done
-swanctl --load-all --file "$IKE_DIR/swanctl.conf" --uri "unix://$IKE_DIR/charon.vici" \
-    >"$IKE_DIR/swanctl.log" 2>&1 || fail "swanctl --load-all failed"
-
-setsid "$PYTHON" "$IKE_SRC/relay.py" --netns "/proc/$(<"$IKE_DIR/charon.pid")/ns/net" \
-    --listen "$IKE_LAB_HOST" --ports "$IKE_PORT,$IKE_NAT_T_PORT" \
-    </dev/null >"$IKE_DIR/relay.log" 2>&1 &
-echo $! >"$IKE_DIR/relay.pid"
+relay() {  # RUN_DIR HOST
+    setsid "$PYTHON" "$IKE_SRC/relay.py" --netns "/proc/$(<"$1/charon.pid")/ns/net" \
+        --listen "$2" --ports "$IKE_PORT,$IKE_NAT_T_PORT" \
+        </dev/null >"$1/relay.log" 2>&1 &
+    echo $! >"$1/relay.pid"
+}
+relay "$IKE_DIR" "$IKE_LAB_HOST"
+relay "$IKE_COOKIE_DIR" "$IKE_COOKIE_HOST"
 
 for i in $(seq 30); do
     ike_up && break
     [[ $i == 30 ]] && fail "no IKE answer on $IKE_LAB_HOST:$IKE_PORT"
     sleep 0.1
 done
-echo "ike/start.sh: charon (IKEv2 + IKEv1 aggressive PSK) up on $IKE_LAB_HOST:$IKE_PORT via the relay; run dir $IKE_DIR"
+# The first successful ike_cookie_up is the seed: its Main Mode message 1 leaves
+# the half-open IKE_SA that makes that charon demand cookies from then on.
+for i in $(seq 30); do
+    ike_cookie_up && break
+    [[ $i == 30 ]] && fail "$IKE_COOKIE_HOST:$IKE_PORT does not answer IKEv1, or IKEv2 without a COOKIE"
+    sleep 0.1
+done
+echo "ike/start.sh: charon (IKEv2 + IKEv1 aggressive PSK) up on $IKE_LAB_HOST:$IKE_PORT," \
+    "charon (IKEv2 COOKIE, uncommon IKEv1 suites) on $IKE_COOKIE_HOST:$IKE_PORT, via relays; run dir $IKE_DIR"

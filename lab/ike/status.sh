@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# One line for the ike sub-lab: up when its address answers IKEv1 Main Mode
-# and IKEv2 (ike-scan). Exit 1 if it is down.
+# One line per ike sub-lab target: up when its address answers IKEv1 Main Mode
+# and IKEv2 (ike-scan; the second target's IKEv2 answer must be a COOKIE).
+# Exit 1 if either is down.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ike.sh"
 
+status=0
 if ike_up; then
     printf '%-18s %s:%-5s %s\n' ike "$IKE_LAB_HOST" "$IKE_PORT" "up (IKEv1 and IKEv2 answer)"
 else
     printf '%-18s %s:%-5s %s\n' ike "$IKE_LAB_HOST" "$IKE_PORT" "down"
-    exit 1
+    status=1
 fi
+if ike_cookie_up; then
+    printf '%-18s %s:%-5s %s\n' ike-cookie "$IKE_COOKIE_HOST" "$IKE_PORT" "up (IKEv1 answers, IKEv2 asks for a COOKIE)"
+else
+    printf '%-18s %s:%-5s %s\n' ike-cookie "$IKE_COOKIE_HOST" "$IKE_PORT" "down"
+    status=1
+fi
+exit "$status"

@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# Stop the ike sub-lab's relay and charon, named by their pid files, and
+# Stop the ike sub-lab's relays and charons, named by their pid files, and
 # nothing else (each pid must still run that program, for this run directory).
-# The namespace has no name: it goes with charon. Idempotent.
+# All get TERM at once (charon takes about 2 s to exit), then KILL after 5 s.
+# The namespaces have no name: each goes with its charon. Idempotent.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ike.sh"
 
+names=() pids=()
 stop_one() {  # NAME FILE COMM
     local pid
     if pid=$(ike_live_pid "$2" "$3"); then
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "ike/stop.sh: $1 ignored TERM, sending KILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        echo "stopped ike $1 (pid $pid)"
+        names+=("$1") pids+=("$pid")
     fi
     rm -f "$2"
 }
 
 stop_one relay "$IKE_DIR/relay.pid" python3
+stop_one cookie-relay "$IKE_COOKIE_DIR/relay.pid" python3
 stop_one charon "$IKE_DIR/charon.pid" charon
-rm -f "$IKE_DIR/charon.vici"
+stop_one cookie-charon "$IKE_COOKIE_DIR/charon.pid" charon
+if ((${#pids[@]})) && ! wait_gone "${pids[@]}"; then
+    for i in "${!pids[@]}"; do
+        if kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "ike/stop.sh: ${names[$i]} ignored TERM, sending KILL" >&2
+            kill -KILL "${pids[$i]}" 2>/dev/null || true
+        fi
+    done
+fi
+for i in "${!pids[@]}"; do
+    echo "stopped ike ${names[$i]} (pid ${pids[$i]})"
+done
+rm -f "$IKE_DIR/charon.vici" "$IKE_COOKIE_DIR/charon.vici"

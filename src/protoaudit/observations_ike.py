@@ -13,6 +13,7 @@ hex the responder sent; which implementation they name is the registry's to say.
     malformed       it answered with bytes that are not IKE (detail quotes the error)
     error           it answered with another error notify (detail names it)
     not-tried       the probe did not get that far (detail says why)
+    answered        (IkeNatTraversal only) it answered the one exchange sent there
 `complete` is False when the probe stopped before the enumeration ended (the
 packet budget, a responder that went silent or started demanding what we
 cannot give): the lists then hold what was found so far.
@@ -27,6 +28,7 @@ from protoaudit.observations import Observation
 
 __all__ = [
     "IkeAlgorithm",
+    "IkeNatTraversal",
     "IkeV1AggressiveMode",
     "IkeV1MainMode",
     "IkeV1Suite",
@@ -141,4 +143,25 @@ class IkeV1AggressiveMode(Observation):
     responder_identity_type: int | None
     responder_identity: str  # as sent (reports sanitise); "" when none
     vendor_ids: tuple[str, ...]
+    packets_sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class IkeNatTraversal(Observation):
+    """Whether the responder answers IKE on the NAT-T port, asked once beside an audit of another.
+
+    On UDP 4500 every IKE message follows a 4-byte zero non-ESP marker (RFC 3948 2.2,
+    RFC 7296 2.23). The probe sends one request there that the responder accepted on
+    the audited port (IKEv2 IKE_SA_INIT with its first choice; IKEv1 Main Mode with a
+    suite it picked, when IKEv2 found none). A port that stays silent or refuses is
+    recorded here, not counted as a failure of the audit.
+    """
+
+    kind: ClassVar[str] = "ike_nat_t"
+    port: int
+    status: str  # answered, no-proposal, error, no-answer, refused, malformed, not-tried
+    detail: str
+    version: int | None  # the IKE version of the request sent; None: nothing was sent
+    answers_ike: bool | None  # an IKE answer came back (of any kind); None: not tried
+    cookie_required: bool  # it answered with a COOKIE notify first (IKEv2)
     packets_sent: int

@@ -1,5 +1,7 @@
 """IKE responders that misbehave: silence, a closed port, garbage, hostile payload lengths,
-endless cookies and INVALID_KE_PAYLOAD loops, floods for other exchanges.
+endless cookies and INVALID_KE_PAYLOAD loops, floods for other exchanges; on the NAT-T
+port, answers without the non-ESP marker, garbage behind it, keepalives only; and an
+IKEv1 responder whose only suites are made of values nobody tries first.
 
 Each peer is a UDP socket on 127.0.0.1 in a thread of its own; the probe runs
 through run_ike_probes with a ProbeContext made here. Every audit must end
@@ -14,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import astuple
 from datetime import UTC, datetime
 
 import pytest
@@ -21,11 +24,24 @@ import pytest
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
-from protoaudit.observations_ike import IkeV1MainMode, IkeV2SaInit
+from protoaudit.observations_ike import IkeNatTraversal, IkeV1MainMode, IkeV2SaInit
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.ike import MAX_PACKETS, run_ike_probes
-from protoaudit.proto.ike.message import encode_message
-from protoaudit.proto.ike.payloads import Notify, V1Notification
+from protoaudit.probes.ike import MAX_PACKETS, V1_PACKETS, run_ike_probes
+from protoaudit.probes.ike_nat_t import NAT_T_PACKETS
+from protoaudit.proto.ike.exchanges import suite_of
+from protoaudit.proto.ike.message import decode_message, encode_message
+from protoaudit.proto.ike.payloads import (
+    KeyExchange,
+    Nonce,
+    Notify,
+    Payload,
+    Proposal,
+    SecurityAssociation,
+    Transform,
+    V1Notification,
+    V1Proposal,
+    V1SecurityAssociation,
+)
 
 Answer = Callable[[bytes], list[bytes]]  # request -> datagrams to send back
 TIMEOUT = 0.2
@@ -75,7 +91,15 @@ def peer() -> Iterator[Callable[[Answer], UdpPeer]]:
         made.stop()
 
 
-def audit(port: int) -> tuple[list[Observation], float]:
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def audit(port: int, nat_t_port: int | None = None) -> tuple[list[Observation], float]:
+    """The audit of 127.0.0.1:`port`; `nat_t_port` stands in for UDP 4500 (by default a
+    closed port, so that no test ever sends to the real 4500)."""
     context = ProbeContext(
         host="127.0.0.1",
         address="127.0.0.1",
@@ -89,11 +113,11 @@ def audit(port: int) -> tuple[list[Observation], float]:
     )
     sink: list[Observation] = []
     started = time.monotonic()
-    asyncio.run(run_ike_probes(context, sink))
+    asyncio.run(run_ike_probes(context, sink, nat_t_port=nat_t_port or closed_port()))
     return sink, time.monotonic() - started
 
 
-def reply(request: bytes, payloads: tuple[Notify, ...], *, version: int = 2) -> bytes:
+def reply(request: bytes, payloads: tuple[Payload, ...], *, version: int = 2) -> bytes:
     return encode_message(
         initiator_spi=request[:8],
         responder_spi=b"R" * 8,
@@ -122,10 +146,7 @@ def test_a_silent_port_ends_as_no_answer_in_bounded_time(
 
 
 def test_a_closed_port_is_refused_at_once() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink, elapsed = audit(port)
+    sink, elapsed = audit(closed_port())
     (failure,) = [o for o in sink if isinstance(o, ConnectionFailure)]
     assert failure.reason == "refused"
     assert elapsed < 1
@@ -228,3 +249,231 @@ def test_no_proposal_chosen_everywhere_is_a_plain_answer(
     assert main.status == "no-proposal"
     assert not [o for o in sink if isinstance(o, ConnectionFailure | ProbeFailure)]
     assert hostile.received < MAX_PACKETS
+
+
+# --- NAT-T: the non-ESP marker (RFC 3948 2.2) -------------------------------------------
+
+MARKER = bytes(4)
+# What the well-behaved IKEv2 responder below accepts, per transform type.
+V2_ACCEPTS: dict[int, set[tuple[int, int | None]]] = {
+    1: {(12, 128)},  # AES-CBC-128
+    2: {(5, None)},  # PRF_HMAC_SHA2_256
+    3: {(12, None)},  # AUTH_HMAC_SHA2_256_128
+    4: {(19, None)},  # P-256
+}
+
+
+def choose_v2(data: bytes) -> list[bytes]:
+    """A small IKEv2 responder: the first proposal whose every type has a transform it takes."""
+    request = decode_message(data)
+    (sa,) = [p for p in request.payloads if isinstance(p, SecurityAssociation)]
+    (ke,) = [p for p in request.payloads if isinstance(p, KeyExchange)]
+    for proposal in sa.proposals:
+        chosen: dict[int, Transform] = {}
+        for transform in proposal.transforms:
+            code = (transform.transform_id, transform.key_length)
+            if code in V2_ACCEPTS.get(transform.transform_type, set()):
+                chosen.setdefault(transform.transform_type, transform)
+        types = {transform.transform_type for transform in proposal.transforms}
+        if set(chosen) != types:
+            continue
+        if ke.dh_group_num != 19:
+            return [reply(data, (Notify(0, b"", 17, (19).to_bytes(2, "big")),))]
+        answer = Proposal(1, 1, b"", tuple(chosen.values()))
+        payloads = (SecurityAssociation((answer,)), KeyExchange(19, bytes(64)), Nonce(bytes(32)))
+        return [reply(data, payloads)]
+    return [reply(data, (Notify(0, b"", 14, b""),))]
+
+
+def behind_marker(answer: Answer) -> Answer:
+    """`answer` as a NAT-T responder: requests must carry the marker, answers carry it too."""
+    return lambda data: [MARKER + r for r in answer(data[4:])] if data[:4] == MARKER else []
+
+
+def test_an_answer_without_the_marker_on_the_nat_t_port_is_malformed(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given a responder on the NAT-T port that answers as if it were port 500
+    seen: list[bytes] = []
+
+    def unmarked(data: bytes) -> list[bytes]:
+        seen.append(data)
+        return v2_only(choose_v2)(data[4:])
+
+    hostile = peer(unmarked)
+
+    # When that port is audited
+    sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
+
+    # Then every request carried the marker, and the unmarked answer is malformed data
+    assert seen
+    assert all(data[:4] == MARKER and data[4:12] != MARKER for data in seen)
+    v2 = next(o for o in sink if isinstance(o, IkeV2SaInit))
+    assert v2.status == "malformed"
+    assert "non_esp_marker" in v2.detail
+    assert {f.reason for f in sink if isinstance(f, ProbeFailure)} == {"malformed"}
+    assert elapsed < 2
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("garbage behind the marker", lambda data: [MARKER + b"\xff" * 40]),
+        ("only the marker", lambda data: [MARKER]),
+        ("an ESP packet", lambda data: [b"\x12\x34\x56\x78" + data[4:]]),
+    ],
+)
+def test_garbage_on_the_nat_t_port_is_malformed(
+    peer: Callable[[Answer], UdpPeer], name: str, answer: Answer
+) -> None:
+    hostile = peer(answer)
+    sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
+    v2 = next(o for o in sink if isinstance(o, IkeV2SaInit))
+    assert v2.status == "malformed", name
+    assert {f.reason for f in sink if isinstance(f, ProbeFailure)} == {"malformed"}
+    assert elapsed < 2
+
+
+def test_nat_keepalives_are_skipped_not_taken_for_answers(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given a NAT-T port that only ever sends NAT-keepalives (one 0xFF byte)
+    hostile = peer(lambda data: [b"\xff"] * 3)
+
+    # When it is audited
+    sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
+
+    # Then it is as silent as a port that sends nothing: no answer, in bounded time
+    (failure,) = [o for o in sink if isinstance(o, ConnectionFailure)]
+    assert failure.reason == "timeout"
+    assert not [o for o in sink if isinstance(o, ProbeFailure)]
+    assert hostile.received == 4
+    assert elapsed < 2 * 2 * TIMEOUT + 1
+
+
+def test_a_silent_nat_t_port_is_recorded_not_an_error(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given a responder that accepts one IKEv2 suite on "port 500", and a silent "4500"
+    responder = peer(v2_only(choose_v2))
+    silent = peer(lambda _: [])
+
+    # When port 500 is audited
+    sink, _ = audit(responder.port, nat_t_port=silent.port)
+
+    # Then the NAT-T port got the accepted proposal, once retried, and its silence is data
+    v2 = next(o for o in sink if isinstance(o, IkeV2SaInit))
+    assert (v2.status, v2.complete) == ("enumerated", True)
+    nat_t = next(o for o in sink if isinstance(o, IkeNatTraversal))
+    assert (nat_t.port, nat_t.status, nat_t.answers_ike) == (silent.port, "no-answer", False)
+    assert nat_t.version == 2
+    assert silent.received == nat_t.packets_sent == 2
+    assert not [o for o in sink if isinstance(o, ConnectionFailure | ProbeFailure)]
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "status", "answers"),
+    [
+        ("answers behind the marker", behind_marker(choose_v2), "answered", True),
+        ("answers without the marker", lambda data: choose_v2(data[4:]), "malformed", False),
+        ("garbage", lambda data: [MARKER + b"\x00" * 3], "malformed", False),
+        ("floods", lambda data: [MARKER + b"\xff" * 28] * 40, "malformed", False),
+    ],
+)
+def test_what_the_nat_t_port_answers_is_recorded_in_bounds(
+    peer: Callable[[Answer], UdpPeer], name: str, answer: Answer, status: str, answers: bool
+) -> None:
+    responder = peer(v2_only(choose_v2))
+    nat_t_peer = peer(answer)
+    sink, elapsed = audit(responder.port, nat_t_port=nat_t_peer.port)
+    nat_t = next(o for o in sink if isinstance(o, IkeNatTraversal))
+    assert (nat_t.status, nat_t.answers_ike) == (status, answers), name
+    assert nat_t_peer.received <= NAT_T_PACKETS
+    assert not [o for o in sink if isinstance(o, ProbeFailure)]
+    assert elapsed < 3
+
+
+# --- IKEv1: suites nobody tries first --------------------------------------------------
+
+# (cipher, key length, hash, method, group): Camellia-256/SHA2-512/PSK/ECP-521 and
+# CAST/SHA2-384/PSK/MODP-3072. This responder checks the method in message 1.
+UNCOMMON_V1 = {(8, 256, 6, 1, 21), (6, None, 5, 1, 15)}
+
+
+def main_mode_responder(accepts: set[tuple[int, int | None, int, int, int]]) -> Answer:
+    """IKEv1 Main Mode message 2 with the first offered transform it accepts, else
+    NO-PROPOSAL-CHOSEN; IKEv2 and Aggressive Mode get NO_PROPOSAL_CHOSEN."""
+
+    def answer(data: bytes) -> list[bytes]:
+        if data[17] == 0x20 or data[18] != 2:
+            return [refuse_any(data)]
+        request = decode_message(data)
+        (sa,) = [p for p in request.payloads if isinstance(p, V1SecurityAssociation)]
+        for transform in sa.proposals[0].transforms:
+            suite = suite_of(transform)
+            if suite and astuple(suite) in accepts:
+                chosen = V1Proposal(1, 1, b"", (transform,))
+                return [
+                    encode_message(
+                        initiator_spi=data[:8],
+                        responder_spi=b"R" * 8,
+                        major_version=1,
+                        exchange_type=2,
+                        flags=0,
+                        message_id=0,
+                        payloads=(V1SecurityAssociation(1, 1, (chosen,)),),
+                    )
+                ]
+        return [refuse_any(data)]
+
+    return answer
+
+
+def vars_of(suite: object) -> tuple[int | None, ...]:
+    return tuple(
+        getattr(suite, name) for name in ("encryption", "key_length", "hash", "auth", "group")
+    )
+
+
+def refuse_any(data: bytes) -> bytes:
+    if data[17] == 0x20:
+        return reply(data, (Notify(0, b"", 14, b""),))
+    return encode_message(
+        initiator_spi=data[:8],
+        responder_spi=b"R" * 8,
+        major_version=1,
+        exchange_type=5,
+        flags=0,
+        message_id=0,
+        payloads=(V1Notification(1, 1, b"", 14, b""),),
+    )
+
+
+def test_ikev1_suites_of_only_uncommon_values_are_all_found(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given a responder whose only suites share no value with the common ones
+    responder = peer(main_mode_responder(UNCOMMON_V1))
+
+    # When it is audited
+    sink, _ = audit(responder.port)
+
+    # Then Main Mode found exactly those suites, completely, within its budget
+    main = next(o for o in sink if isinstance(o, IkeV1MainMode))
+    assert (main.status, main.complete) == ("enumerated", True)
+    found = {(s.encryption, s.key_length, s.hash, s.auth, s.group) for s in main.accepted}
+    assert found == UNCOMMON_V1
+    assert main.packets_sent <= V1_PACKETS
+
+
+def test_a_main_mode_that_refuses_everything_costs_a_bounded_sweep(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    responder = peer(main_mode_responder(set()))
+    sink, _ = audit(responder.port)
+    main = next(o for o in sink if isinstance(o, IkeV1MainMode))
+    assert (main.status, main.accepted) == ("no-proposal", ())
+    # The common suites (7 packets), then all 1,100 combinations with PSK and with RSA
+    # signatures, less the common ones already refused: 33 packets each.
+    assert main.packets_sent == 7 + 33 + 33
+    assert responder.received < MAX_PACKETS

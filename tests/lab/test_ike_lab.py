@@ -1,8 +1,11 @@
-"""The IKE audit against lab/ike (strongSwan charon): every accepted transform equals the truth.
+"""The IKE audit against lab/ike (two strongSwan charons): what is accepted equals the truth.
 
-lab/ike/ground_truth.json is generated from the lab's swanctl.conf.in. The
-probe runs once per session, through run_ike_probes with a ProbeContext made
-here (the integrator wires ike:// targets into the scan later).
+lab/ike/ground_truth.json is generated from the lab's swanctl*.conf.in files.
+Target `ike` accepts common and uncommon suites and never asks for cookies;
+`ike-cookie` asks every IKEv2 initiator for a COOKIE (RFC 7296 2.6) and its
+IKEv1 accepts only suites none of whose values a scanner tries first. Each
+probe runs once per session and target, through run_ike_probes with a
+ProbeContext made here.
 """
 
 from __future__ import annotations
@@ -25,26 +28,31 @@ from protoaudit.engine.transport import Timeouts
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
 from protoaudit.observations_ike import (
     IkeAlgorithm,
+    IkeNatTraversal,
     IkeV1AggressiveMode,
     IkeV1MainMode,
     IkeV2SaInit,
 )
 from protoaudit.policy.ike_rules import IKE_RULES
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.ike import run_ike_probes
+from protoaudit.probes.ike import MAX_PACKETS, run_ike_probes
 
 pytestmark = pytest.mark.lab
 
-TRUTH: Mapping[str, Any] = json.loads(
+TARGETS: Mapping[str, Any] = json.loads(
     (Path(__file__).resolve().parents[2] / "lab" / "ike" / "ground_truth.json").read_text()
-)["targets"]["ike"]
+)["targets"]
+TRUTH: Mapping[str, Any] = TARGETS["ike"]
+COOKIE_TRUTH: Mapping[str, Any] = TARGETS["ike-cookie"]
+Audit = tuple[list[Observation], float]
+_audits: dict[tuple[str, int], Audit] = {}
 
 
-def _context() -> ProbeContext:
+def _context(truth: Mapping[str, Any], port: int) -> ProbeContext:
     return ProbeContext(
-        host=TRUTH["host"],
-        address=TRUTH["host"],
-        port=TRUTH["port"],
+        host=truth["host"],
+        address=truth["host"],
+        port=port,
         server_name=None,
         timeouts=Timeouts(connect=2.0, read=1.0),
         limiter=Limiter(10, 4),
@@ -54,18 +62,34 @@ def _context() -> ProbeContext:
     )
 
 
-@pytest.fixture(scope="session")
-def audit() -> tuple[list[Observation], float]:
-    sink: list[Observation] = []
-    started = time.monotonic()
-    asyncio.run(run_ike_probes(_context(), sink))
-    elapsed = time.monotonic() - started
+def _run(name: str, port: int | None = None) -> Audit:
+    """The audit of target `name` on `port` (its IKE port by default), once per session."""
+    truth = TARGETS[name]
+    key = (name, port or truth["port"])
+    if key not in _audits:
+        sink: list[Observation] = []
+        started = time.monotonic()
+        asyncio.run(run_ike_probes(_context(truth, key[1]), sink))
+        _audits[key] = (sink, time.monotonic() - started)
+    sink, elapsed = _audits[key]
     if any(isinstance(o, ConnectionFailure) for o in sink):
-        message = f"IKE lab not available at {TRUTH['host']}:{TRUTH['port']} (run lab/start.sh)"
+        message = f"IKE lab not available at {truth['host']}:{key[1]} (run lab/start.sh)"
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return sink, elapsed
+
+
+@pytest.fixture(scope="session")
+def audit() -> Audit:
+    return _run("ike")
+
+
+@pytest.fixture(scope="session", params=sorted(TARGETS))
+def any_audit(request: pytest.FixtureRequest) -> tuple[Mapping[str, Any], Audit]:
+    """Each lab target with its truth: the same assertions hold for both."""
+    name = str(request.param)
+    return TARGETS[name], _run(name)
 
 
 def _one(sink: list[Observation], kind: type[Any]) -> Any:
@@ -80,18 +104,21 @@ def _algorithms(entries: list[Any]) -> set[IkeAlgorithm]:
 
 
 def test_the_audit_is_fast_and_within_its_packet_budget(
-    audit: tuple[list[Observation], float],
+    any_audit: tuple[Mapping[str, Any], Audit],
 ) -> None:
-    sink, elapsed = audit
+    _, (sink, elapsed) = any_audit
     assert elapsed < 5
     sent = sum(o.packets_sent for o in sink if hasattr(o, "packets_sent"))
-    assert sent < 200
+    assert sent <= MAX_PACKETS
     assert not [o for o in sink if isinstance(o, ProbeFailure)]
 
 
-def test_ikev2_transforms_are_exactly_the_truth(audit: tuple[list[Observation], float]) -> None:
-    seen: IkeV2SaInit = _one(audit[0], IkeV2SaInit)
-    truth = TRUTH["ikev2"]
+def test_ikev2_transforms_are_exactly_the_truth(
+    any_audit: tuple[Mapping[str, Any], Audit],
+) -> None:
+    target, (sink, _) = any_audit
+    seen: IkeV2SaInit = _one(sink, IkeV2SaInit)
+    truth = target["ikev2"]
     assert (seen.status, seen.complete) == ("enumerated", True)
     assert set(seen.encryption) == _algorithms(truth["encryption"])
     assert set(seen.prf) == set(truth["prf"])
@@ -100,9 +127,12 @@ def test_ikev2_transforms_are_exactly_the_truth(audit: tuple[list[Observation], 
     assert list(seen.additional_key_exchange) == truth["additional_key_exchange"]
 
 
-def test_ikev2_first_choice_and_capabilities(audit: tuple[list[Observation], float]) -> None:
-    seen: IkeV2SaInit = _one(audit[0], IkeV2SaInit)
-    truth = TRUTH["ikev2"]
+def test_ikev2_first_choice_and_capabilities(
+    any_audit: tuple[Mapping[str, Any], Audit],
+) -> None:
+    target, (sink, _) = any_audit
+    seen: IkeV2SaInit = _one(sink, IkeV2SaInit)
+    truth = target["ikev2"]
     first = truth["first_choice"]
     assert seen.first_choice is not None
     assert seen.first_choice.encryption in _algorithms(first["encryption"])
@@ -116,9 +146,12 @@ def test_ikev2_first_choice_and_capabilities(audit: tuple[list[Observation], flo
     assert list(seen.vendor_ids) == truth["vendor_ids"]
 
 
-def test_ikev1_main_mode_is_exactly_the_truth(audit: tuple[list[Observation], float]) -> None:
-    seen: IkeV1MainMode = _one(audit[0], IkeV1MainMode)
-    truth = TRUTH["ikev1"]["main_mode"]
+def test_ikev1_main_mode_is_exactly_the_truth(
+    any_audit: tuple[Mapping[str, Any], Audit],
+) -> None:
+    target, (sink, _) = any_audit
+    seen: IkeV1MainMode = _one(sink, IkeV1MainMode)
+    truth = target["ikev1"]["main_mode"]
     assert (seen.status, seen.complete) == ("enumerated", True)
     assert set(seen.encryption) == _algorithms(truth["encryption"])
     assert set(seen.hash) == set(truth["hash"])
@@ -130,16 +163,94 @@ def test_ikev1_main_mode_is_exactly_the_truth(audit: tuple[list[Observation], fl
     assert psk_suites == {
         (s["encryption"], s["key_length"], s["hash"], s["group"]) for s in truth["suites"]
     }
-    expected = set(TRUTH["ikev1"]["vendor_ids"]) | set(TRUTH["ikev1"]["vendor_ids_when_offered"])
-    assert set(seen.vendor_ids) == expected
+    v1 = target["ikev1"]
+    assert set(seen.vendor_ids) == set(v1["vendor_ids"]) | set(v1["vendor_ids_when_offered"])
 
 
-def test_aggressive_mode_exposes_the_psk_hash(audit: tuple[list[Observation], float]) -> None:
-    seen: IkeV1AggressiveMode = _one(audit[0], IkeV1AggressiveMode)
-    truth = TRUTH["ikev1"]["aggressive_mode"]
+def test_aggressive_mode_exposes_the_psk_hash(
+    any_audit: tuple[Mapping[str, Any], Audit],
+) -> None:
+    target, (sink, _) = any_audit
+    seen: IkeV1AggressiveMode = _one(sink, IkeV1AggressiveMode)
+    truth = target["ikev1"]["aggressive_mode"]
     assert (seen.accepted is not None) is truth["accepted"]
     assert bool(seen.hash_length) is truth["psk_hash_exposed"]
-    assert seen.responder_identity == truth["responder_identity"]
+    if truth["accepted"]:
+        assert seen.responder_identity == truth["responder_identity"]
+
+
+def test_a_responder_that_demands_cookies_is_still_enumerated() -> None:
+    # Given ike-cookie, which answers every IKE_SA_INIT without a cookie with COOKIE,
+    # and ike, which never does (the truth says which)
+    assert COOKIE_TRUTH["ikev2"]["cookie_required"] is True
+    assert TRUTH["ikev2"]["cookie_required"] is False
+
+    # When both are audited
+    cookie: IkeV2SaInit = _one(_run("ike-cookie")[0], IkeV2SaInit)
+    plain: IkeV2SaInit = _one(_run("ike")[0], IkeV2SaInit)
+
+    # Then the probe returned each cookie once (RFC 7296 2.6), recorded that it had to,
+    # and enumerated everything: each exchange cost two packets there, one here
+    assert cookie.cookie_required is True
+    assert plain.cookie_required is False
+    assert (cookie.status, cookie.complete) == ("enumerated", True)
+    assert cookie.detail == ""
+    exchanges = len(cookie.encryption) + len(cookie.prf) + len(cookie.integrity)
+    assert cookie.packets_sent >= 2 * exchanges
+
+
+def test_ikev1_suites_made_only_of_uncommon_values_are_all_found() -> None:
+    # Given ike-cookie, whose IKEv1 accepts no suite made of the values tried first
+    truth = COOKIE_TRUTH["ikev1"]["main_mode"]
+    assert truth["common_suites_accepted"] is False
+
+    # When it is audited
+    seen: IkeV1MainMode = _one(_run("ike-cookie")[0], IkeV1MainMode)
+
+    # Then every one of its suites is found, and the enumeration says it is complete
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    found = {(s.encryption, s.key_length, s.hash, s.group) for s in seen.accepted}
+    assert found == {
+        (s["encryption"], s["key_length"], s["hash"], s["group"]) for s in truth["suites"]
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_the_nat_t_port_is_asked_once_beside_port_500(name: str) -> None:
+    truth = TARGETS[name]
+    sink, _ = _run(name)
+    seen: IkeNatTraversal = _one(sink, IkeNatTraversal)
+    assert seen.port == truth["nat_t"]["port"]
+    assert seen.answers_ike is truth["nat_t"]["answers_ike"]
+    assert (seen.status, seen.version) == ("answered", 2)
+    assert seen.cookie_required is truth["ikev2"]["cookie_required"]
+    assert seen.packets_sent == (2 if truth["ikev2"]["cookie_required"] else 1)
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_an_audit_of_port_4500_sees_what_port_500_sees(name: str) -> None:
+    # Given the lab's relay on UDP 4500, where charon wants the non-ESP marker
+    truth = TARGETS[name]
+
+    # When the audit targets the NAT-T port itself
+    sink, _ = _run(name, truth["nat_t"]["port"])
+
+    # Then every exchange worked through the marker and found the truth again
+    assert not [o for o in sink if isinstance(o, ProbeFailure)]
+    v2: IkeV2SaInit = _one(sink, IkeV2SaInit)
+    assert (v2.status, v2.complete) == ("enumerated", True)
+    assert set(v2.encryption) == _algorithms(truth["ikev2"]["encryption"])
+    assert set(v2.key_exchange) == set(truth["ikev2"]["key_exchange"])
+    assert v2.nat_detected is False
+    main: IkeV1MainMode = _one(sink, IkeV1MainMode)
+    assert {
+        (s.encryption, s.key_length, s.hash, s.group) for s in main.accepted if s.auth == 1
+    } == {
+        (s["encryption"], s["key_length"], s["hash"], s["group"])
+        for s in truth["ikev1"]["main_mode"]["suites"]
+    }
+    nat_t: IkeNatTraversal = _one(sink, IkeNatTraversal)
+    assert nat_t.status == "not-tried"
 
 
 def test_the_findings(audit: tuple[list[Observation], float]) -> None:

@@ -8,6 +8,10 @@ after `retries` resends the exchange is `Silent`. A budget bounds the packets
 sent and the bytes received over the whole probe: past it, every exchange is
 `Exhausted` at once. ICMP port unreachable (ConnectionRefusedError on a
 connected socket) is `Refused`.
+
+On the NAT-T port (`non_esp_marker`) every datagram sent carries the RFC 3948
+non-ESP marker, every datagram received must (one without it is `Malformed`),
+and a NAT-keepalive is skipped like an answer to another exchange.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 from protoaudit.errors import DecodeError
 from protoaudit.proto.ike.exchanges import decode_for
-from protoaudit.proto.ike.message import Message
+from protoaudit.proto.ike.message import Message, add_non_esp_marker
 
 MAX_DATAGRAM = 65535
 QUEUE_LIMIT = 64  # datagrams waiting to be read; more are dropped, as the kernel would
@@ -80,9 +84,11 @@ class IkeChannel:
         retries: int,
         max_packets: int,
         max_bytes: int,
+        non_esp_marker: bool = False,
     ) -> None:
         self._transport = transport
         self._protocol = protocol
+        self.non_esp_marker = non_esp_marker
         self.attempt_timeout = attempt_timeout
         self.retries = retries
         self.max_packets = max_packets
@@ -100,6 +106,7 @@ class IkeChannel:
         retries: int,
         max_packets: int,
         max_bytes: int,
+        non_esp_marker: bool = False,
     ) -> IkeChannel:
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.create_datagram_endpoint(
@@ -112,6 +119,7 @@ class IkeChannel:
             retries=retries,
             max_packets=max_packets,
             max_bytes=max_bytes,
+            non_esp_marker=non_esp_marker,
         )
 
     @property
@@ -134,6 +142,8 @@ class IkeChannel:
 
     async def exchange(self, request: bytes, initiator_spi: bytes) -> Outcome:
         self._drain()
+        if self.non_esp_marker:
+            request = add_non_esp_marker(request)
         started = time.monotonic()
         for _ in range(self.retries + 1):
             if self.packets_sent >= self.max_packets:
@@ -155,7 +165,7 @@ class IkeChannel:
                 if self.bytes_received > self.max_bytes:
                     return Exhausted(f"the probe's budget of {self.max_bytes} bytes received")
                 try:
-                    message = decode_for(item, initiator_spi)
+                    message = decode_for(item, initiator_spi, non_esp_marker=self.non_esp_marker)
                 except DecodeError as error:
                     return Malformed(error, item)
                 if message is not None:

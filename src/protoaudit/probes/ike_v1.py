@@ -3,18 +3,41 @@
 Theory of operation. In IKEv1 every transform is a whole suite (cipher, hash,
 authentication method, group) and the responder picks one transform of the
 proposal in its message 2; message 1 carries no key exchange, so asking costs
-the responder nothing but a half-open SA. The probe:
+the responder nothing but a half-open SA. A transform cannot offer a list of
+values, so finding a suite nobody would guess means offering it: the space is
+every cipher x hash x group of the registry (11 x 5 x 20 = 1,100 combinations),
+MAX_TRANSFORMS (32) to a datagram so that it stays under 1500 bytes. The probe:
 
-1. finds one accepted suite among common ones (a few packets of at most
-   MAX_TRANSFORMS transforms each, so a datagram stays under 1500 bytes);
+1. finds one accepted suite among common ones (AES-CBC 128/256, 3DES, DES;
+   SHA2-256, SHA1, MD5; pre-shared key, RSA signatures, XAUTH with PSK; MODP
+   768-2048, ECP 256/384: at most 7 packets). When none is accepted, it sweeps
+   (below) the rest of the space with the method held at pre-shared key, then,
+   if that finds nothing either, at RSA signatures;
 2. per attribute (cipher, hash, method, group), offers every value not found
    yet combined with the values found for the others; each answer adds one
    value; NO-PROPOSAL-CHOSEN ends that attribute. Rounds repeat until one
    finds nothing new (a value only accepted beside another unfound value is
-   found in the next round), within a packet budget;
-3. sends one Aggressive Mode message 1 with pre-shared-key suites in one group
+   found in the next round). Suites already refused or accepted are not
+   offered again;
+3. sweeps every cipher x hash x group combination not yet refused or accepted,
+   with the method held at the first one found. This finds what step 2 cannot:
+   a suite sharing no value (or only one) with the suites found, such as
+   camellia-sha512-ecp521 beside aes-sha256-modp2048;
+4. sends one Aggressive Mode message 1 with pre-shared-key suites in one group
    and an identity. A responder that answers with HASH_R exposes a hash keyed
    with its PSK to offline guessing. Message 3 is never sent.
+
+A sweep offers each batch of 32 again without the suite the responder picked,
+until NO-PROPOSAL-CHOSEN: it costs one packet per batch (35 for the whole space)
+plus one per suite found, and leaves every suite it offered either accepted or
+refused. So the enumeration is complete for the cipher, hash and group
+combinations with the held method, whatever their values; methods other than
+the held one are enumerated (step 2) beside the suites found before step 3 only.
+The Main Mode budget is V1_PACKETS (probes/ike.py: 84 of the probe's 190): a
+strongSwan with common and uncommon suites (lab target ike) takes 1 + 35 + 23
+= 59 packets (steps 1, 2, 3), one with only uncommon suites (ike-cookie) 7 + 35
++ 15 + 0 = 57, one that refuses everything 7 + 33 + 33 = 73. Past the budget
+the observation says complete=False.
 
 Message 1 offers the NAT-T, DPD, XAUTH and fragmentation Vendor IDs, so that a
 responder that echoes what it supports shows it.
@@ -24,7 +47,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from protoaudit.errors import ProtocolViolation
@@ -57,6 +80,8 @@ Random = Callable[[int], bytes]
 MAX_TRANSFORMS = 32  # per datagram: about 1.2 KB
 DEFAULT_IDENTITY = "protoaudit@example.invalid"
 FALLBACK_GROUP = 2  # aggressive mode when Main Mode found no group we can make
+# The methods a sweep holds when no suite was found yet (step 1), in this order.
+SWEEP_METHODS = ("pre-shared key", "RSA signatures")
 COMMON_GROUPS = (
     "2048-bit MODP Group",
     "1024-bit MODP Group",
@@ -197,6 +222,11 @@ class MainModeProber:
         self.packets_before = channel.packets_sent
         self.excluded: dict[str, set[object]] = {}
         self.notes: list[str] = []
+        # Every suite offered in a message answered with NO-PROPOSAL-CHOSEN.
+        self.refused: set[V1Suite] = set()
+        # The suite of ours the responder picked in its last answer (by transform number
+        # when it answered other values than we offered).
+        self.picked: V1Suite | None = None
 
     async def ask(self, suites: Sequence[V1Suite]) -> V1Suite | Stop | None:
         """The suite the responder picks from `suites`, None for NO-PROPOSAL-CHOSEN."""
@@ -205,6 +235,7 @@ class MainModeProber:
             initiator_cookie=cookie, suites=suites, vendor_ids=self.vendor_ids
         )
         outcome = await self.channel.exchange(request, cookie)
+        self.picked = None
         if not isinstance(outcome, Answered):
             return _stop_for(outcome)
         try:
@@ -216,6 +247,7 @@ class MainModeProber:
             if value.hex() not in self.found.vendor_ids:
                 self.found.vendor_ids.append(value.hex())
         if response.chosen is not None:
+            self.picked = response.chosen
             if response.chosen not in suites:
                 stopped = self._rewritten(suites, response)
                 if stopped is not None:
@@ -224,6 +256,7 @@ class MainModeProber:
                 self.found.accepted.append(response.chosen)
             return response.chosen
         if response.notification == V1Notify.NO_PROPOSAL_CHOSEN:
+            self.refused.update(suites)
             return None
         if response.notification is not None:
             name = registry.notify_type(1, response.notification).name
@@ -241,6 +274,7 @@ class MainModeProber:
         number = response.chosen_transform.transform_number
         if not 1 <= number <= len(suites):
             return Stop("malformed", "the responder chose a transform we did not offer")
+        self.picked = suites[number - 1]
         offered, answered = (
             _as_dict(_space_of(suites[number - 1])),
             _as_dict(_space_of(response.chosen)),
@@ -254,11 +288,33 @@ class MainModeProber:
                 )
         return None
 
+    def _untried(self, suites: Iterable[V1Suite]) -> Iterator[V1Suite]:
+        """`suites` without those already refused or accepted: their answer is known."""
+        accepted = set(self.found.accepted)
+        return (s for s in suites if s not in self.refused and s not in accepted)
+
     async def pick(self, suites: Iterable[V1Suite]) -> V1Suite | Stop | None:
-        for batch in _chunks(suites):
+        for batch in _chunks(self._untried(suites)):
             answer = await self.ask(batch)
             if answer is not None:
                 return answer
+        return None
+
+    async def sweep(self, suites: Iterable[V1Suite]) -> Stop | None:
+        """Every suite of `suites` the responder takes (those not refused or accepted yet).
+
+        Each batch is offered again without the suite the responder picked, until
+        NO-PROPOSAL-CHOSEN: one packet per batch, plus one per suite found.
+        """
+        for batch in _chunks(self._untried(suites)):
+            offered = batch
+            while offered:
+                answer = await self.ask(offered)
+                if isinstance(answer, Stop):
+                    return answer
+                if answer is None or self.picked not in offered:
+                    break
+                offered = [s for s in offered if s != self.picked]
         return None
 
     def _values(self) -> Space:
@@ -277,11 +333,27 @@ class MainModeProber:
         if isinstance(base, Stop):
             return self.observation(base.status, base.detail, complete=False)
         if base is None:
-            return self.observation("no-proposal", "NO-PROPOSAL-CHOSEN to the common suites")
+            for method in _methods(SWEEP_METHODS):
+                stopped = await self.sweep(_suites(replace(full, auth=(method,))))
+                if stopped is not None:
+                    status = "enumerated" if self.found.accepted else stopped.status
+                    return self.observation(status, stopped.detail, complete=False)
+                if self.found.accepted:
+                    break
+            else:
+                return self.observation(
+                    "no-proposal",
+                    "NO-PROPOSAL-CHOSEN to every cipher, hash and group with "
+                    + " or ".join(SWEEP_METHODS),
+                )
         for attribute in ("encryption", "hash", "group", "auth"):
             stopped = await self._enumerate(full, common, attribute)
             if stopped is not None:
                 return self.observation("enumerated", stopped.detail, complete=False)
+        held = self._values().auth[:1]
+        stopped = await self.sweep(_suites(replace(full, auth=held)))
+        if stopped is not None:
+            return self.observation("enumerated", stopped.detail, complete=False)
         return self.observation("enumerated", "")
 
     async def _enumerate(self, full: Space, common: Space, attribute: str) -> Stop | None:
@@ -307,7 +379,7 @@ class MainModeProber:
             narrow = {**found, attribute: rest}
             if attribute != "auth":
                 narrow["auth"] = found["auth"][:1]
-            narrow_suites = list(_suites(_space(narrow)))
+            narrow_suites = list(self._untried(_suites(_space(narrow))))
             answer = await self.pick(narrow_suites)
             if isinstance(answer, Stop):
                 return answer
@@ -372,6 +444,14 @@ def _show(value: object) -> str:
 
 def _suite(suite: V1Suite) -> IkeV1Suite:
     return IkeV1Suite(suite.encryption, suite.key_length, suite.hash, suite.auth, suite.group)
+
+
+def _methods(names: Sequence[str]) -> tuple[int, ...]:
+    by_name = {
+        registry.v1_attribute_value(V1Attribute.AUTHENTICATION_METHOD, code).name: code
+        for code in _attribute_values(V1Attribute.AUTHENTICATION_METHOD)
+    }
+    return tuple(by_name[name] for name in names if name in by_name)
 
 
 def _psk_methods() -> tuple[int, ...]:

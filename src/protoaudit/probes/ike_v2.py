@@ -15,7 +15,10 @@ wrong group which group it wants (INVALID_KE_PAYLOAD). So:
 3. One offer with the ML-KEM methods as an additional key exchange (RFC 9370)
    beside the first choice: a responder that knows RFC 9370 picks one.
 
-A COOKIE answer is honoured once per exchange (RFC 7296 2.6) and recorded.
+A COOKIE answer is honoured once per exchange (RFC 7296 2.6: the same request
+again, the cookie first) and recorded; a second COOKIE ends the exchange. Against
+a responder that demands cookies (lab/ike's ike-cookie) every exchange costs two
+packets, which V2_PACKETS (probes/ike.py) allows for.
 Every exchange goes through IkeChannel (deadline, retries, packet budget).
 """
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from protoaudit.observations import Observation
 from protoaudit.observations_ike import (
     IkeAlgorithm,
+    IkeNatTraversal,
     IkeV1AggressiveMode,
     IkeV1MainMode,
     IkeV2SaInit,
@@ -165,16 +166,36 @@ def _v1_table(main: IkeV1MainMode, aggressive: IkeV1AggressiveMode | None, verbo
     return shown
 
 
+def _nat_t_table(seen: IkeNatTraversal, verbose: bool) -> Table:
+    shown = table(f"IKE on the NAT-T port (UDP {seen.port}, RFC 3948)", "Field", "Value")
+    if seen.answers_ike is None:
+        answer = "not tried"
+    elif seen.answers_ike:
+        answer = f"yes (IKEv{seen.version}, behind the non-ESP marker)"
+    else:
+        answer = "no"
+    shown.add_row(words("answers IKE"), words(answer))
+    shown.add_row(words("status"), wire(_status(seen.status, seen.detail, True), 300))
+    if seen.cookie_required:
+        shown.add_row(words("cookie required"), words("yes"))
+    if verbose:
+        shown.add_row(words("packets sent"), words(str(seen.packets_sent)))
+    return shown
+
+
 def ike_tables(observations: Sequence[Observation], verbose: bool) -> Iterator[Table]:
     v2 = list(of_kind(observations, IkeV2SaInit))
     main = list(of_kind(observations, IkeV1MainMode))
     aggressive = list(of_kind(observations, IkeV1AggressiveMode))
-    if not (v2 or main or aggressive):
+    nat_t = list(of_kind(observations, IkeNatTraversal))
+    if not (v2 or main or aggressive or nat_t):
         return
     for seen in v2:
         yield _v2_table(seen, verbose)
     for index, seen_main in enumerate(main):
         yield _v1_table(seen_main, aggressive[index] if index < len(aggressive) else None, verbose)
+    for seen_nat_t in nat_t:
+        yield _nat_t_table(seen_nat_t, verbose)
     note = table("IKE: what this audit cannot see", "Note")
     note.add_row(words(UNSEEN))
     yield note

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 
+import pytest
 from rich.console import Console
 
 from protoaudit.observations_ike import (
     IkeAlgorithm,
+    IkeNatTraversal,
     IkeV1AggressiveMode,
     IkeV1MainMode,
     IkeV1Suite,
@@ -177,6 +180,31 @@ def test_the_tables_name_everything_and_say_what_cannot_be_seen() -> None:
     ):
         assert expected in text, expected
     assert "\x1b" not in text  # the responder's identity is sanitised
+
+
+@pytest.mark.parametrize(
+    ("seen", "expected"),
+    [
+        (IkeNatTraversal(4500, "answered", "", 2, True, True, 2), "yes (IKEv2, behind the non-ESP"),
+        (IkeNatTraversal(4500, "no-answer", "no answer after 2 tries", 2, False, False, 2), "no"),
+        (
+            IkeNatTraversal(4500, "not-tried", "the audited port is 4500", None, None, False, 0),
+            "not tried",
+        ),
+    ],
+)
+def test_the_nat_t_port_has_a_table_of_its_own(seen: IkeNatTraversal, expected: str) -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    for shown in ike_tables([seen], verbose=True):
+        console.print(shown)
+    text = out.getvalue()
+    assert "NAT-T port (UDP 4500, RFC 3948)" in text
+    assert re.search(rf"answers IKE\s*│ {re.escape(expected)}", text)
+    assert bool(re.search(r"cookie required\s*│ yes", text)) is seen.cookie_required
+    assert seen.detail in text
+    # A silent NAT-T port is a fact about the responder, not a finding against it
+    assert not ids([seen])
 
 
 def test_no_ike_observation_means_no_table() -> None:

@@ -27,7 +27,9 @@ Modules:
   3.4-3.16 with RFC 2407 (IKEv1 SA with DOI and situation, proposals and
   transforms with data attributes, KE, ID, HASH, SIG, CERT, Notification,
   Vendor ID, RFC 3947 NAT-D). Unknown payload types survive as UnknownPayload.
-- `message`: RFC 2408 3.1 / RFC 7296 3.1 header and the generic payload chain.
+- `message`: RFC 2408 3.1 / RFC 7296 3.1 header and the generic payload chain,
+  and the RFC 3948 non-ESP marker that frames every IKE message on the NAT-T
+  port (UDP 4500): added on send, required and stripped on receipt.
 - `keyexchange`: initiator public values from a caller-given secret.
 - `exchanges`: the first messages, RFC 7296 2.23 NAT detection hashes, and
   what an answer says.
@@ -35,8 +37,9 @@ Modules:
 What is refused, and why
 ------------------------
 Decoders raise only `DecodeError` (protocol "ike", field, offset, reason).
-Refused: a header Length other than the datagram's (short: leftover bytes;
-long: truncated), a major version other than 1 or 2, a payload length below
+Refused: on the NAT-T port, a datagram without the non-ESP marker (an ESP
+packet, or garbage); a header Length other than the datagram's (short:
+leftover bytes; long: truncated), a major version other than 1 or 2, a payload length below
 its 4-byte header (the zero-length loop of a hostile chain), a chain of more
 than 64 payloads, more than 64 proposals, 256 transforms or 32 attributes,
 substructure markers other than 0 and 2 (proposals) or 0 and 3 (transforms),

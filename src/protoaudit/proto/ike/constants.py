@@ -16,6 +16,10 @@ GENERIC_HEADER_LENGTH = 4
 IKE_PORT = 500
 NAT_T_PORT = 4500
 SPI_LENGTH = 8
+# RFC 3948 2.2: on the NAT-T port an IKE message follows four zero bytes (where an ESP
+# packet has its non-zero SPI); RFC 3948 2.3: a datagram of one 0xFF byte is a keepalive.
+NON_ESP_MARKER = bytes(4)
+NAT_KEEPALIVE = b"\xff"
 
 # Bounds on what a decoder accepts: far above what any responder sends to one probe, far
 # below what could make a scan slow. A datagram is at most 64 KiB anyway.

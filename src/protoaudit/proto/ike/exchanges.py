@@ -37,7 +37,12 @@ from protoaudit.proto.ike.constants import (
     V2Flag,
     V2Notify,
 )
-from protoaudit.proto.ike.message import Message, decode_message, encode_message
+from protoaudit.proto.ike.message import (
+    Message,
+    decode_message,
+    encode_message,
+    strip_non_esp_marker,
+)
 from protoaudit.proto.ike.payloads import (
     Attribute,
     CertificateRequest,
@@ -389,13 +394,28 @@ def read_v1_response(message: Message) -> V1Response:
     )
 
 
-def decode_for(data: bytes, initiator_spi: bytes) -> Message | None:
+def decode_for(
+    data: bytes, initiator_spi: bytes, *, non_esp_marker: bool = False
+) -> Message | None:
     """The datagram as a message for the exchange whose SPI (cookie) is ours, else None.
 
     Raises DecodeError for malformed bytes; a well-formed message for someone else's
     exchange (a late answer to an earlier probe) is None, so the caller keeps waiting.
+    With `non_esp_marker` (a datagram from the NAT-T port) the marker must lead and is
+    dropped, offsets in errors count from the datagram's start, and a NAT-keepalive is
+    None too.
     """
-    message = decode_message(data)
+    if non_esp_marker:
+        body = strip_non_esp_marker(data)
+        if body is None:
+            return None
+        try:
+            message = decode_message(body)
+        except DecodeError as error:
+            marker = len(data) - len(body)
+            raise DecodeError(PROTOCOL, error.field, error.offset + marker, error.reason) from None
+    else:
+        message = decode_message(data)
     if message.header.initiator_spi != initiator_spi:
         return None
     return message

@@ -7,6 +7,12 @@ header, a chain longer than MAX_PAYLOADS, or a length that overruns is a
 DecodeError: a hostile responder cannot make the walk loop or read past the
 datagram. IKEv2's SK/SKF payload (and an IKEv1 message with the encryption
 flag) is opaque: the walk stops there.
+
+On the NAT-T port (4500) a datagram is the 4-byte zero non-ESP marker and then
+one message (RFC 3948 2.2, RFC 7296 2.23): `add_non_esp_marker` frames a message
+for sending, `strip_non_esp_marker` requires the marker on receipt (four
+non-zero bytes there are an ESP packet's SPI, not IKE) and says None for a
+NAT-keepalive, which carries no message.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from protoaudit.proto.ike.constants import (
     HEADER_LENGTH,
     MAX_MESSAGE_LENGTH,
     MAX_PAYLOADS,
+    NAT_KEEPALIVE,
+    NON_ESP_MARKER,
     PROTOCOL,
     SPI_LENGTH,
     V1Flag,
@@ -159,3 +167,35 @@ def decode_message(data: bytes) -> Message:
         kind = following
     reader.expect_end("message")
     return Message(header, tuple(payloads))
+
+
+def add_non_esp_marker(message: bytes) -> bytes:
+    """`message` as a datagram for the NAT-T port: the non-ESP marker first (RFC 3948 2.2)."""
+    return NON_ESP_MARKER + message
+
+
+def strip_non_esp_marker(datagram: bytes) -> bytes | None:
+    """The message in a datagram from the NAT-T port; None for a NAT-keepalive (RFC 3948 2.3).
+
+    Raises DecodeError for a datagram longer than UDP allows, one too short for the marker
+    and a header, or one without the marker (an ESP packet, or not IKE at all).
+    """
+    if datagram == NAT_KEEPALIVE:
+        return None
+    if len(datagram) > MAX_MESSAGE_LENGTH:
+        raise DecodeError(PROTOCOL, "message", 0, f"{len(datagram)} bytes is more than a datagram")
+    if len(datagram) < len(NON_ESP_MARKER) + HEADER_LENGTH:
+        raise DecodeError(
+            PROTOCOL,
+            "non_esp_marker",
+            0,
+            f"{len(datagram)} bytes cannot hold the non-ESP marker and an IKE header",
+        )
+    if datagram[: len(NON_ESP_MARKER)] != NON_ESP_MARKER:
+        raise DecodeError(
+            PROTOCOL,
+            "non_esp_marker",
+            0,
+            f"{datagram[:4].hex()} is not the non-ESP marker (an ESP SPI, or not IKE)",
+        )
+    return datagram[len(NON_ESP_MARKER) :]

@@ -1,0 +1,107 @@
+"""Does the responder answer IKE on the NAT-T port? One request, beside an audit of another port.
+
+RFC 3948 2.2 and RFC 7296 2.23: on UDP 4500 each IKE message follows a 4-byte
+zero non-ESP marker (IkeChannel adds and requires it). After the audit of
+port 500 has found what the responder accepts, this sends it, on the NAT-T
+port, one request it accepted there: IKEv2 IKE_SA_INIT with its first choice
+(a COOKIE answered once, as in probes/ike_v2.py), or, when IKEv2 found
+nothing, IKEv1 Main Mode message 1 with the first suite it picked. At most
+NAT_T_PACKETS datagrams (two tries, each once more with a cookie). Silence, a
+refusal or garbage there is recorded in the observation, never an error of
+the audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from protoaudit.observations_ike import IkeNatTraversal, IkeV1MainMode, IkeV2SaInit
+from protoaudit.probes.ike_transport import IkeChannel
+from protoaudit.probes.ike_v1 import MainModeProber
+from protoaudit.probes.ike_v1 import Stop as V1Stop
+from protoaudit.probes.ike_v2 import NoProposal, V2Prober
+from protoaudit.probes.ike_v2 import Stop as V2Stop
+from protoaudit.proto.ike.exchanges import Offer, V1Suite
+from protoaudit.proto.ike.keyexchange import can_generate
+
+Random = Callable[[int], bytes]
+NAT_T_PACKETS = 4
+
+__all__ = ["NAT_T_PACKETS", "nat_traversal", "not_tried"]
+
+
+def not_tried(port: int, why: str) -> IkeNatTraversal:
+    return IkeNatTraversal(
+        port=port,
+        status="not-tried",
+        detail=why,
+        version=None,
+        answers_ike=None,
+        cookie_required=False,
+        packets_sent=0,
+    )
+
+
+def _v2_offer(v2: IkeV2SaInit) -> tuple[Offer, int] | None:
+    """The responder's first choice as an offer, with a group we can make a KE for."""
+    first = v2.first_choice
+    if v2.status != "enumerated" or first is None:
+        return None
+    groups = [g for g in (first.key_exchange, *v2.key_exchange) if can_generate(g)]
+    if not groups:
+        return None
+    offer = Offer(
+        encryption=((first.encryption.id, first.encryption.key_length),),
+        prf=(first.prf,),
+        integrity=(first.integrity,) if first.integrity else (),
+        groups=(groups[0],),
+    )
+    return offer, groups[0]
+
+
+async def nat_traversal(
+    channel: IkeChannel, rng: Random, v2: IkeV2SaInit, main_mode: IkeV1MainMode
+) -> IkeNatTraversal:
+    """What one accepted request got on `channel` (connected to the NAT-T port, with the marker)."""
+    port = channel.remote_address[1]
+    before = channel.packets_sent
+    wanted = _v2_offer(v2)
+    if wanted is not None:
+        prober = V2Prober(channel, rng)
+        choice = await prober.choose(*wanted)
+        if isinstance(choice, V2Stop):
+            status, detail = choice.status, choice.detail
+        elif isinstance(choice, NoProposal):
+            status, detail = "no-proposal", "NO_PROPOSAL_CHOSEN to the first choice of port 500"
+        else:
+            status, detail = "answered", ""
+        return IkeNatTraversal(
+            port=port,
+            status="error" if status == "budget" else status,
+            detail=detail,
+            version=2,
+            answers_ike=prober.answered,
+            cookie_required=prober.found.cookie_required,
+            packets_sent=channel.packets_sent - before,
+        )
+    if main_mode.accepted:
+        first = main_mode.accepted[0]
+        suite = V1Suite(first.encryption, first.key_length, first.hash, first.auth, first.group)
+        main = MainModeProber(channel, rng)
+        answer = await main.ask([suite])
+        if isinstance(answer, V1Stop):
+            status, detail = answer.status, answer.detail
+        elif answer is None:
+            status, detail = "no-proposal", "NO-PROPOSAL-CHOSEN to a suite port 500 accepted"
+        else:
+            status, detail = "answered", ""
+        return IkeNatTraversal(
+            port=port,
+            status="error" if status == "budget" else status,
+            detail=detail,
+            version=1,
+            answers_ike=main.found.answered,
+            cookie_required=False,
+            packets_sent=channel.packets_sent - before,
+        )
+    return not_tried(port, "neither IKE version accepted a proposal on the audited port")
