@@ -35,7 +35,7 @@ import asyncio
 import ipaddress
 from collections.abc import Awaitable
 
-from protoaudit.engine.transport import Connection
+from protoaudit.engine.drive import drive
 from protoaudit.errors import TransportError
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
 from protoaudit.observations_socks import (
@@ -91,25 +91,6 @@ MAX_DETAIL = 300
 Machine = Socks5Client | Socks4Client
 
 
-async def _pump(conn: Connection, machine: Machine, events: list[Event]) -> None:
-    """Send what `machine` has to send and feed it what comes back, until it is finished."""
-    received = 0
-    while True:
-        outgoing = machine.bytes_to_send()
-        if outgoing:
-            await conn.send(outgoing)
-        while (event := machine.next_event()) is not None:
-            events.append(event)
-        if machine.finished:
-            return
-        if received >= MAX_EXCHANGE_BYTES:
-            raise TransportError(TransportError.TOO_LARGE, "the server sent too much")
-        data = await conn.receive()
-        # Only what the budget allows is read; the rest counts, unread.
-        machine.receive_data(data[: MAX_EXCHANGE_BYTES - received])
-        received += len(data)
-
-
 async def _exchange(context: ProbeContext, machine: Machine) -> tuple[list[Event], str | None]:
     """Drive `machine` over one connection; its events, and what cut it short (None: nothing)."""
     events: list[Event] = []
@@ -117,7 +98,7 @@ async def _exchange(context: ProbeContext, machine: Machine) -> tuple[list[Event
     limit = EXCHANGE_READS * context.timeouts.read
     try:
         async with context.connection() as conn, asyncio.timeout(limit):
-            await _pump(conn, machine, events)
+            await drive(conn, machine, events, MAX_EXCHANGE_BYTES)
     except TimeoutError:
         words = f"{TransportError.TIMEOUT}: the exchange took over {limit:g}s"
     except TransportError as error:

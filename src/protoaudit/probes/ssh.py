@@ -27,6 +27,7 @@ import asyncio
 import os
 from collections.abc import Awaitable
 
+from protoaudit.engine.drive import drive
 from protoaudit.errors import TransportError
 from protoaudit.observations import (
     ConnectionFailure,
@@ -89,26 +90,9 @@ MAX_DETAIL = 400  # characters of a failure's detail: the reason, then the quote
 async def _exchange(
     context: ProbeContext, machine: KeyExchange | AuthMethodsQuery, events: list[QueryEvent]
 ) -> None:
-    """Drive `machine` over one connection to its end, appending every event to `events`.
-
-    The events land in the caller's list as they come, so that what the server did
-    say (its identification, say) survives a TransportError raised later.
-    """
-    received = 0
+    """Drive `machine` over one connection to its end, appending every event to `events`."""
     async with context.connection() as conn:
-        while True:
-            outgoing = machine.bytes_to_send()
-            if outgoing:
-                await conn.send(outgoing)
-            while (event := machine.next_event()) is not None:
-                events.append(event)
-            if machine.finished:
-                return
-            data = await conn.receive()
-            received += len(data)
-            if received > MAX_EXCHANGE_BYTES:
-                raise TransportError(TransportError.TOO_LARGE, "the server sent too much")
-            machine.receive_data(data)
+        await drive(conn, machine, events, MAX_EXCHANGE_BYTES)
 
 
 def _stopped_by(events: list[QueryEvent], probe: str) -> ProbeFailure | None:
