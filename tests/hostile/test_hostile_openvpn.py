@@ -234,16 +234,45 @@ def test_udp_a_reset_with_the_wrong_packet_id(udp: Callable[[Respond], UdpPeer])
     assert "packet id 7" in v2.detail
 
 
-def test_udp_answers_the_reset_then_stalls(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_answers_the_reset_then_forgets_the_session(
+    udp: Callable[[Respond], UdpPeer],
+) -> None:
+    # It answers every reset, ours sent again too, as a new client's: OpenVPN's way
+    # of saying it dropped the session, read as such without waiting out the timeout
     found = probe(udp(openvpn_like(lambda _: [])).port, "udp")
     assert resets(found)[Opcode.P_CONTROL_HARD_RESET_CLIENT_V2].answered
     versions = [o for o in found if isinstance(o, OpenVpnTlsVersion)]
     assert len(versions) == 4
     assert not any(v.supported for v in versions)
-    assert all("dropped the session" in v.detail for v in versions)
+    assert all("dropped the session (closed: our reset, sent again" in v.detail for v in versions)
+    (handshake,) = [o for o in found if isinstance(o, OpenVpnTlsHandshake)]
+    assert handshake.detail.startswith("closed: our reset, sent again")
+    assert handshake.certificates == ()
+
+
+def test_udp_keeps_the_session_and_stalls(udp: Callable[[Respond], UdpPeer]) -> None:
+    # It acknowledges our reset sent again (the session is there) and says nothing more:
+    # only the read timeout ends each exchange
+    answered: set[bytes] = set()
+
+    def respond(datagram: bytes) -> list[bytes]:
+        packet = decode_packet(datagram)
+        if not isinstance(packet, ControlPacket):
+            return []
+        if packet.opcode != Opcode.P_CONTROL_HARD_RESET_CLIENT_V2:
+            return []
+        if packet.session_id not in answered:
+            answered.add(packet.session_id)
+            return [server_reset(packet)]
+        ack = ControlPacket(Opcode.P_ACK_V1, 0, SERVER_SESSION, (0,), packet.session_id)
+        return [ack.encode()]
+
+    found = probe(udp(respond).port, "udp")
+    versions = [o for o in found if isinstance(o, OpenVpnTlsVersion)]
+    assert len(versions) == 4
+    assert all("dropped the session (timeout" in v.detail for v in versions)
     (handshake,) = [o for o in found if isinstance(o, OpenVpnTlsHandshake)]
     assert handshake.detail.startswith("timeout")
-    assert handshake.certificates == ()
 
 
 def test_udp_answers_the_hello_with_garbage(udp: Callable[[Respond], UdpPeer]) -> None:

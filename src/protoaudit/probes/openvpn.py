@@ -19,10 +19,11 @@ Theory of operation. Every question is one control session of its own
    verified) for the certificate chain, which TLS 1.3 encrypts. OpenVPN
    servers ask for a client certificate; the probe has none, so the
    handshake ends when the server refuses it, with the chain in hand.
-   OpenVPN drops a session whose TLS fails without sending its alert: over
-   UDP every refusal is a read timeout of silence (over TCP, a hang-up), so
-   each enumeration ends with one; they run side by side, and the key
-   exchange after the suites, so a UDP audit takes about two read timeouts.
+   OpenVPN drops a session whose TLS fails without sending its alert (over
+   TCP it hangs up). Over UDP, after a few round trips of silence the
+   channel asks whether the session is still there (ControlChannel.
+   ask_alive: our reset again; acknowledged, or answered as a new client's),
+   so a refusal costs a fraction of a second, not a read timeout.
 
 The reliability layer is the codec's; time is this module's: over UDP,
 packets not acknowledged within RETRANSMIT_INTERVAL (at most half the read
@@ -67,6 +68,7 @@ from protoaudit.proto.openvpn.channel import (
     ControlChannel,
     Malformed,
     ResetReplyReceived,
+    SessionGone,
     TlsDataReceived,
 )
 from protoaudit.proto.openvpn.packets import Opcode, StreamDeframer, frame, opcode_name
@@ -85,6 +87,10 @@ TLS_VERSIONS = (
 RETRANSMIT_INTERVAL = 1.0  # seconds; OpenVPN itself starts at 2
 EXCHANGE_READS = 4  # a TLS exchange may take this many read timeouts in all
 RESET_RETRIES = 3  # for a server that answered before and now stays silent
+ALIVE_CHECK_MIN = 0.1  # seconds of silence before asking whether the session is there
+ALIVE_CHECK_ROUND_TRIPS = 4
+V3_PATIENCE_MIN = 1.0  # seconds
+V3_PATIENCE_ROUND_TRIPS = 20
 MAX_QUEUED_DATAGRAMS = 64
 MAX_DETAIL = 300
 PREFIX_SHOWN = 48  # bytes of a non-OpenVPN answer quoted in a detail
@@ -229,6 +235,7 @@ class _Reset:
     outcome: str = "silent"
     detail: str = ""
     sent: int = 0
+    round_trip: float = 0.0  # seconds from our (last) reset to the answer
 
 
 def _malformed(link: _Link, error: DecodeError) -> str:
@@ -244,13 +251,19 @@ async def _send_all(link: _Link, packets: list[bytes]) -> None:
         await link.send(packet)
 
 
-async def _open(context: ProbeContext, link: _Link, channel: ControlChannel) -> _Reset:
-    """Send the reset (again, over UDP, halfway through the wait) and read the answer."""
+async def _open(
+    context: ProbeContext, link: _Link, channel: ControlChannel, result: _Reset
+) -> _Reset:
+    """Send the reset (again, over UDP, halfway through the wait) and read the answer.
+
+    `result` is filled in as things happen, so a caller that gives up waiting
+    still knows how many resets went out.
+    """
     loop = asyncio.get_running_loop()
-    result = _Reset()
     await _send_all(link, channel.packets_to_send())
     result.sent = 1
-    deadline = loop.time() + context.timeouts.read
+    sent_at = loop.time()
+    deadline = sent_at + context.timeouts.read
     resend_at = loop.time() + context.timeouts.read / 2 if link.retransmits else deadline
     while True:
         try:
@@ -267,7 +280,7 @@ async def _open(context: ProbeContext, link: _Link, channel: ControlChannel) -> 
             if loop.time() < deadline:
                 await _send_all(link, channel.unacknowledged())
                 result.sent += 1
-                resend_at = deadline
+                sent_at, resend_at = loop.time(), deadline
                 continue
             result.detail = (
                 f"no answer within {context.timeouts.read:g}s to {result.sent} "
@@ -278,6 +291,7 @@ async def _open(context: ProbeContext, link: _Link, channel: ControlChannel) -> 
         while (event := channel.next_event()) is not None:
             if isinstance(event, ResetReplyReceived):
                 result.reply, result.outcome = event, "answered"
+                result.round_trip = loop.time() - sent_at
                 return result
             if isinstance(event, Malformed):
                 result.outcome, result.detail = "malformed", _malformed(link, event.error)
@@ -293,13 +307,22 @@ class _TlsSide(Protocol):
     def incoming(self, data: bytes) -> None: ...
 
 
-async def _pump(context: ProbeContext, link: _Link, channel: ControlChannel, side: _TlsSide) -> str:
-    """Move TLS bytes both ways until `side` is done; "" then, else why it stopped."""
+async def _pump(
+    context: ProbeContext, link: _Link, channel: ControlChannel, side: _TlsSide, round_trip: float
+) -> str:
+    """Move TLS bytes both ways until `side` is done; "" then, else why it stopped.
+
+    Over UDP, silence for ALIVE_CHECK_ROUND_TRIPS round trips of the reset (at
+    least ALIVE_CHECK_MIN) asks the channel whether the session is still there:
+    a server that dropped it says so at once, instead of a read timeout later.
+    """
     loop = asyncio.get_running_loop()
     read = context.timeouts.read
     deadline = loop.time() + read * EXCHANGE_READS
     last_heard = loop.time()
     interval = min(RETRANSMIT_INTERVAL, read / 2)
+    alive_after = min(max(ALIVE_CHECK_MIN, ALIVE_CHECK_ROUND_TRIPS * round_trip), interval)
+    asked = False
     while not side.done:
         channel.send_tls(side.outgoing())
         await _send_all(link, channel.packets_to_send())
@@ -312,21 +335,28 @@ async def _pump(context: ProbeContext, link: _Link, channel: ControlChannel, sid
         wait = silent_until - now
         if link.retransmits and channel.unacknowledged():
             wait = min(wait, interval)
+        if link.retransmits and not asked:
+            wait = min(wait, max(last_heard + alive_after - now, 0))
         try:
             packet = await link.receive(wait)
         except DecodeError as error:  # TCP framing
             return f"malformed: {_malformed(link, error)}"
         except TransportError as error:
-            if error.kind == TransportError.TIMEOUT:
-                if link.retransmits:
-                    await _send_all(link, channel.unacknowledged())
-                continue
-            return f"{error.kind}: {error.detail}"
+            if error.kind != TransportError.TIMEOUT:
+                return f"{error.kind}: {error.detail}"
+            if link.retransmits:
+                if not asked and loop.time() >= last_heard + alive_after:
+                    asked = True
+                    await _send_all(link, channel.ask_alive())
+                await _send_all(link, channel.unacknowledged())
+            continue
         last_heard = loop.time()
         channel.receive_packet(packet)
         while (event := channel.next_event()) is not None:
             if isinstance(event, TlsDataReceived):
                 side.incoming(event.data)
+            elif isinstance(event, SessionGone):
+                return "closed: our reset, sent again, was answered as a new client's"
             elif isinstance(event, Malformed):
                 return f"malformed: {_malformed(link, event.error)}"
     # Our last words: the alert OpenSSL may have for the server, and our acknowledgements.
@@ -338,16 +368,20 @@ async def _pump(context: ProbeContext, link: _Link, channel: ControlChannel, sid
 
 
 async def _session(
-    context: ProbeContext, transport: str, side: _TlsSide | None, reset: int
+    context: ProbeContext,
+    transport: str,
+    side: _TlsSide | None,
+    reset: int,
+    result: _Reset | None = None,
 ) -> tuple[_Reset, str]:
     """One control session: the reset, then (with a side, if answered) TLS. Never raises."""
     channel = ControlChannel(os.urandom(8), reset_opcode=reset)
-    result, stopped = _Reset(), ""
+    result, stopped = result or _Reset(), ""
     try:
         async with _link(context, transport) as link:
-            result = await _open(context, link, channel)
+            await _open(context, link, channel, result)
             if side is not None and result.reply is not None:
-                stopped = await _pump(context, link, channel, side)
+                stopped = await _pump(context, link, channel, side, result.round_trip)
     except TransportError as error:
         result.outcome, result.detail = error.kind, error.detail
         stopped = f"{error.kind}: {error.detail}"
@@ -356,8 +390,15 @@ async def _session(
     return result, stopped[:MAX_DETAIL]
 
 
-async def probe_reset(context: ProbeContext, transport: str, reset: int) -> OpenVpnReset:
-    result, _ = await _session(context, transport, None, reset)
+async def probe_reset(
+    context: ProbeContext, transport: str, reset: int, result: _Reset | None = None
+) -> OpenVpnReset:
+    result = result or _Reset()
+    await _session(context, transport, None, reset, result)
+    return _reset_observation(transport, reset, result)
+
+
+def _reset_observation(transport: str, reset: int, result: _Reset) -> OpenVpnReset:
     reply = result.reply
     if reply is None:
         return OpenVpnReset(
@@ -385,6 +426,22 @@ async def probe_reset(context: ProbeContext, transport: str, reset: int) -> Open
         sent=result.sent,
         detail=detail,
     )
+
+
+async def _v3_within(
+    v3: asyncio.Task[OpenVpnReset], state: _Reset, transport: str, limit: float, v2_rtt: float
+) -> OpenVpnReset:
+    """The V3 reset's answer, or silence once `limit` has passed (the task is cancelled)."""
+    done, _ = await asyncio.wait({v3}, timeout=max(limit, 0))
+    if done:
+        return v3.result()
+    v3.cancel()
+    state.detail = (
+        f"no answer to {state.sent} unauthenticated reset{'s' if state.sent > 1 else ''} "
+        f"while the server answered the V2 reset in {v2_rtt * 1000:.1f} ms and everything "
+        f"else after it"
+    )
+    return _reset_observation(transport, RESETS[1], state)
 
 
 async def _carry(
@@ -556,21 +613,32 @@ async def run_openvpn_probes(
 ) -> None:
     """Probe the OpenVPN server at `context` over `transport` ("udp" or "tcp").
 
-    The V3 reset runs beside everything else: to a server without tls-crypt-v2
-    it is silence, which costs a whole read timeout that TLS need not wait for.
+    The V3 reset runs beside everything else. Without a wrapped client key
+    (tls-crypt-v2, which a probe cannot have) it is silence everywhere; where the
+    V2 reset was answered, its wait ends with the audit, once V3_PATIENCE_MIN or
+    V3_PATIENCE_ROUND_TRIPS of the V2 answer's round trips have passed, rather
+    than a whole read timeout later.
     """
     if transport not in ("udp", "tcp"):
         raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
-    v3 = asyncio.ensure_future(probe_reset(context, transport, RESETS[1]))
+    loop = asyncio.get_running_loop()
+    v2_state, v3_state = _Reset(), _Reset()
+    v3 = asyncio.create_task(probe_reset(context, transport, RESETS[1], v3_state))
+    v3_started = loop.time()
     handshake: asyncio.Future[OpenVpnTlsHandshake] | None = None
     try:
-        v2 = await probe_reset(context, transport, RESETS[0])
+        v2 = await probe_reset(context, transport, RESETS[0], v2_state)
         results: list[Observation] = []
         if v2.answered:
             handshake = asyncio.ensure_future(probe_handshake(context, transport))
             results += await probe_tls(context, transport)
             results.append(await handshake)
-        sink.extend([v2, await v3])
+            rtt = v2_state.round_trip
+            patience = max(V3_PATIENCE_MIN, V3_PATIENCE_ROUND_TRIPS * rtt)
+            limit = v3_started + patience - loop.time()
+            sink.extend([v2, await _v3_within(v3, v3_state, transport, limit, rtt)])
+        else:
+            sink.extend([v2, await v3])
     finally:
         v3.cancel()
         if handshake is not None:

@@ -20,6 +20,7 @@ from protoaudit.proto.openvpn.channel import (
     Event,
     Malformed,
     ResetReplyReceived,
+    SessionGone,
     State,
     TlsDataReceived,
 )
@@ -244,6 +245,44 @@ def test_a_repeated_server_reset_is_acknowledged_again() -> None:
     (ack,) = [decode_packet(p) for p in channel.packets_to_send()]
     assert isinstance(ack, ControlPacket)
     assert ack.packet_id_array == (0,)
+
+
+def test_asked_whether_it_is_alive_a_new_reset_means_the_session_is_gone() -> None:
+    # Given a session whose ClientHello went unanswered
+    channel = established()
+    channel.send_tls(b"hello")
+    channel.packets_to_send()
+    # When we send our reset again, byte for byte, and the server answers it as a new client's
+    (again,) = channel.ask_alive()
+    assert again == ControlChannel(CLIENT_SESSION).packets_to_send()[0]
+    channel.receive_packet(server_reset())
+    # Then the session is gone, and nothing more is read or sent again
+    assert events(channel) == [SessionGone(SERVER_SESSION)]
+    assert channel.state is State.GONE
+    assert channel.unacknowledged() == []
+    channel.receive_packet(server_control(1, b"late"))
+    assert events(channel) == []
+
+
+def test_asked_whether_it_is_alive_an_acknowledgement_means_it_is_there() -> None:
+    channel = established()
+    channel.send_tls(b"hello")
+    channel.packets_to_send()
+    channel.ask_alive()
+    # The duplicate reset acknowledged: alive; a server reset after that is only its
+    # own reset again (our acknowledgement lost), as before asking
+    channel.receive_packet(server_ack(0))
+    channel.receive_packet(server_reset())
+    channel.receive_packet(server_control(1, b"world"))
+    assert tls_bytes(events(channel)) == b"world"
+    assert channel.state is State.ESTABLISHED
+
+
+def test_a_server_reset_before_asking_is_never_read_as_gone() -> None:
+    channel = established()
+    channel.receive_packet(server_reset())
+    assert events(channel) == []
+    assert channel.state is State.ESTABLISHED
 
 
 @given(st.lists(st.binary(max_size=120), max_size=20))

@@ -14,8 +14,18 @@ always carries that acknowledgement.
         unacknowledged()                what to send again when a retransmission timer fires
 
 States, named after what happened last: WAIT_RESET_REPLY, then ESTABLISHED;
-FAILED after a malformed or forbidden packet. Time is the caller's: this
-module never reads a clock, the probe decides when to retransmit.
+FAILED after a malformed or forbidden packet; GONE when the server has
+forgotten the session. Time is the caller's: this module never reads a clock,
+the probe decides when to retransmit and when to ask whether the session is
+still there.
+
+Is the session still there? OpenVPN drops a session whose TLS fails without a
+word (its alert never leaves), so silence alone cannot tell "refused" from
+"slow". ask_alive() gives our reset again, unchanged: a server that still has
+the session acknowledges it as a duplicate (a P_ACK_V1 naming packet id 0);
+one that dropped it answers with a server reset, as to a new client (OpenVPN
+2.6 statelessly, with the same HMAC-cookie session id; older ones with a new
+session). The first of the two to arrive decides: SessionGone, or nothing.
 
 What it refuses (one `Malformed` event, then nothing more is read), so that a
 hostile server can neither lie nor keep the client busy:
@@ -62,6 +72,7 @@ class State(Enum):
     WAIT_RESET_REPLY = auto()
     ESTABLISHED = auto()
     FAILED = auto()
+    GONE = auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +98,21 @@ class Malformed:
     error: DecodeError
 
 
-Event = ResetReplyReceived | TlsDataReceived | Malformed
+@dataclass(frozen=True, slots=True)
+class SessionGone:
+    """Asked with ask_alive(), the server answered our reset as a new client's."""
+
+    server_session_id: bytes
+
+
+Event = ResetReplyReceived | TlsDataReceived | Malformed | SessionGone
 
 
 class ControlChannel:
     """One control session from the client's side; see the module docstring."""
 
     __slots__ = (
+        "_alive",
         "_events",
         "_held",
         "_key_id",
@@ -152,6 +171,7 @@ class ControlChannel:
         self._tls_bytes = 0
         self._prefix = b""
         self.ignored = 0
+        self._alive: bool | None = None  # None: not asked; False: asked, no answer yet
 
     @property
     def state(self) -> State:
@@ -196,9 +216,17 @@ class ControlChannel:
         due, self._outgoing = self._outgoing, []
         return due
 
+    def ask_alive(self) -> list[bytes]:
+        """Our reset again, to learn whether the server still has the session (see above)."""
+        if self._state is not State.ESTABLISHED:
+            return []
+        if self._alive is None:
+            self._alive = False
+        return [self._reset]
+
     def unacknowledged(self) -> list[bytes]:
         """Our packets the server has not acknowledged, oldest first: to send again on a timer."""
-        if self._state is State.FAILED:
+        if self._state in (State.FAILED, State.GONE):
             return []
         return [self._unacknowledged[packet_id] for packet_id in sorted(self._unacknowledged)]
 
@@ -207,7 +235,7 @@ class ControlChannel:
 
     def receive_packet(self, data: bytes) -> None:
         """One packet from the server (a datagram, or a deframed TCP packet)."""
-        if self._state is State.FAILED:
+        if self._state in (State.FAILED, State.GONE):
             return
         if len(self._prefix) < RECEIVED_PREFIX_LENGTH:
             self._prefix += data[: RECEIVED_PREFIX_LENGTH - len(self._prefix)]
@@ -247,6 +275,10 @@ class ControlChannel:
         if isinstance(packet, DataPacket):
             self._ignore()
             return
+        if packet.opcode in SERVER_RESETS and self._alive is False:
+            self._state = State.GONE
+            self._events.append(SessionGone(packet.session_id))
+            return
         if packet.opcode in CLIENT_RESETS or packet.opcode == Opcode.P_CONTROL_WKC_V1:
             reason = f"a server sent {opcode_name(packet.opcode)}, which only clients send"
             raise DecodeError(PROTOCOL, "opcode", 0, reason)
@@ -256,6 +288,8 @@ class ControlChannel:
         if not self._take_acks(packet):
             self._ignore()
             return
+        if self._alive is False:
+            self._alive = True  # a packet of the session, not a new reset: it is still there
         if packet.opcode == Opcode.P_ACK_V1:
             return
         message_id = packet.message_packet_id
@@ -328,6 +362,7 @@ __all__ = [
     "Event",
     "Malformed",
     "ResetReplyReceived",
+    "SessionGone",
     "State",
     "TlsDataReceived",
 ]
