@@ -14,7 +14,8 @@ nmap runs with -Pn -n (no ping, no DNS). What each finds is compared with the
 truth and with protoaudit: whether an OpenVPN server was identified (nmap's
 service "openvpn"; protoaudit: the V2 reset answered). protoaudit must find
 everything nmap finds; it also reports what nmap cannot: the silence of a
-tls-auth/tls-crypt server as such, the TLS versions and the certificate.
+tls-auth/tls-crypt server as such, the TLS versions, every cipher suite and
+group per version (counted in the table), and the certificate.
 
     python3 benchmarks/openvpn.py [--targets ovpn-udp,ovpn-tcp] [--quick] [--repeat N]
 
@@ -70,6 +71,7 @@ def parse_protoaudit(path: Path) -> Found:
     resets: dict[int, dict[str, Any]] = {}
     versions: list[str] = []
     leaf = ""
+    suites = groups = 0
     for observation in target["observations"]:
         kind = observation["kind"]
         if kind == "openvpn_reset":
@@ -78,6 +80,10 @@ def parse_protoaudit(path: Path) -> Found:
             code = observation["version"]
             code = int(code["code"], 16) if isinstance(code, dict) else int(code)
             versions.append(TLS_NAMES.get(code, hex(code)))
+        elif kind == "cipher_suites":
+            suites += len(observation["accepted"])
+        elif kind == "key_exchange_groups":
+            groups += len(observation["accepted"])
         elif kind == "openvpn_tls_handshake" and observation["certificates"]:
             certificate = observation["certificates"][0]
             leaf = f"{certificate['key_type']} {certificate['key_bits']}"
@@ -88,7 +94,8 @@ def parse_protoaudit(path: Path) -> Found:
         if v2["outcome"] == "closed":
             return Found(False, "hung up on the reset: HMAC firewall")
         return Found(False, f"{v2['outcome']}: HMAC firewall, or nothing there")
-    return Found(True, f"OpenVPN; TLS {', '.join(sorted(versions))}; {leaf}")
+    listed = f"{suites} suites, {groups} groups"
+    return Found(True, f"OpenVPN; TLS {', '.join(sorted(versions))} ({listed}); {leaf}")
 
 
 def parse_nmap(path: Path) -> Found:
