@@ -752,3 +752,31 @@ def test_starttls_agreed_then_no_handshake_is_a_failed_upgrade() -> None:
 def test_a_refused_connection_is_no_failed_upgrade() -> None:
     observations = [ConnectionFailure("connect", "refused", "connection refused")]
     assert "starttls.failed" not in ids(evaluate(observations))
+
+
+def test_every_observation_module_has_its_rules_and_tables() -> None:
+    # rules_for and the terminal load a family's rules and tables by the module of its
+    # observations: a new observations_*.py module must be registered in both
+    from pathlib import Path  # noqa: PLC0415
+
+    from protoaudit.policy.evaluate import FAMILY_RULES  # noqa: PLC0415
+    from protoaudit.report.terminal import FAMILY_TABLES  # noqa: PLC0415
+
+    package = Path(evaluate.__code__.co_filename).parents[1]
+    modules = {f"protoaudit.{path.stem}" for path in package.glob("observations_*.py")}
+    assert modules == set(FAMILY_RULES)
+    assert modules == set(FAMILY_TABLES)
+
+
+def test_rules_for_a_target_are_the_base_and_its_families_only() -> None:
+    from protoaudit.observations_socks import SocksMethods  # noqa: PLC0415
+    from protoaudit.policy.evaluate import all_rules, rules_for  # noqa: PLC0415
+    from protoaudit.policy.socks_rules import SOCKS_RULES  # noqa: PLC0415
+    from protoaudit.policy.tls_rules import TLS_RULES  # noqa: PLC0415
+
+    socks = SocksMethods.__new__(SocksMethods)
+    chosen = rules_for([socks])
+    assert set(TLS_RULES) <= set(chosen)
+    assert set(SOCKS_RULES) <= set(chosen)
+    assert len(chosen) < len(all_rules())
+    assert [r for r in all_rules() if r in chosen] == list(chosen)  # in RULES' order

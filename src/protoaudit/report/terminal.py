@@ -17,7 +17,8 @@ each TargetResult.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import importlib
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -46,13 +47,20 @@ from protoaudit.proto.tls.constants import version_name
 from protoaudit.report.terminal_base import table as _table
 from protoaudit.report.terminal_base import wire
 from protoaudit.report.terminal_base import words as _words
-from protoaudit.report.terminal_dnssec import dnssec_tables
-from protoaudit.report.terminal_ike import ike_tables
-from protoaudit.report.terminal_openvpn import openvpn_tables
-from protoaudit.report.terminal_pgp import pgp_tables
-from protoaudit.report.terminal_socks import socks_tables
 from protoaudit.report.terminal_ssh import ssh_tables
 from protoaudit.results import TargetResult, UnscannedTarget
+
+TablesOf = Callable[[Sequence[Observation], bool], Iterable[Table]]
+# The tables of each family's observations ("module:function" under protoaudit.report),
+# in the order they are drawn; a family's module is imported when a target has them.
+FAMILY_TABLES = {
+    "protoaudit.observations_dns": "terminal_dnssec:dnssec_tables",
+    "protoaudit.observations_dane": "terminal_dnssec:dnssec_tables",
+    "protoaudit.observations_ike": "terminal_ike:ike_tables",
+    "protoaudit.observations_openvpn": "terminal_openvpn:openvpn_tables",
+    "protoaudit.observations_socks": "terminal_socks:socks_tables",
+    "protoaudit.observations_pgp": "terminal_pgp:pgp_tables",
+}
 
 __all__ = ["render"]
 
@@ -114,6 +122,16 @@ def _versions(observations: Sequence[Observation], verbose: bool) -> Table | Non
             row.append(wire(verdict.detail))
         table.add_row(*row)
     return table
+
+
+def _family_renderers(observations: Sequence[Observation]) -> list[TablesOf]:
+    modules = {type(o).__module__ for o in observations}
+    specs = dict.fromkeys(spec for m, spec in FAMILY_TABLES.items() if m in modules)
+    renderers = []
+    for spec in specs:
+        module, name = spec.split(":")
+        renderers.append(getattr(importlib.import_module(f"protoaudit.report.{module}"), name))
+    return renderers
 
 
 def _order_note(support: CipherSuiteSupport) -> str:
@@ -429,7 +447,7 @@ def _render_target(result: TargetResult, console: Console, verbose: bool) -> Non
         console.print(_ftp_facts(facts, verbose))
     for ssh_table in ssh_tables(observations):
         console.print(ssh_table)
-    for family_tables in (dnssec_tables, ike_tables, openvpn_tables, socks_tables, pgp_tables):
+    for family_tables in _family_renderers(observations):
         for family_table in family_tables(observations, verbose):
             console.print(family_table)
     versions = _versions(observations, verbose)
