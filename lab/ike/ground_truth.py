@@ -4,8 +4,10 @@
     ground_truth.py            write the file
     ground_truth.py --check    exit 1 if the file differs from what the config says today
 
-Two targets, one charon each: `ike` (strongswan.conf.in, swanctl.conf.in) and
-`ike-cookie` (strongswan-cookie.conf.in, swanctl-cookie.conf.in). The proposals
+Three targets, one charon each: `ike` (strongswan.conf.in, swanctl.conf.in),
+`ike-cookie` (strongswan-cookie.conf.in, swanctl-cookie.conf.in) and `ike-pq`
+(strongswan-pq.conf.in, swanctl-pq.conf.in: strongSwan 6.0 from Debian 13 in a
+chroot, IKEv2 only). The proposals
 come from the swanctl file (one `proposals` line per connection), translated
 from strongSwan's keywords to IANA numbers with the table below (strongSwan's
 "IKEv2 Cipher Suites" documentation, 5.9). strongSwan's rules applied here:
@@ -13,6 +15,21 @@ from strongSwan's keywords to IANA numbers with the table below (strongSwan's
   PRFs are those matching the integrity algorithms (sha256 -> PRF_HMAC_SHA2_256).
   A responder takes any combination within one proposal, so the accepted set
   per type is the union over the proposals.
+- IKEv2 with several connections (ike-pq): charon 6.0 selects from the
+  proposals of every connection that matches, so the sets are the union over
+  them all; the first choice is the first proposal of the first connection.
+- RFC 9370 (strongSwan 6.0): `keN_METHOD` is additional key exchange N
+  (transform type 5+N); `keN_none` makes it optional. A proposal without an
+  additional key exchange, or whose every ADDKE type includes none, admits an
+  IKE SA without one: `additional_key_exchange_required` is true when no
+  proposal does (null when none has an ADDKE), and
+  `first_choice_additional_required` the same for the first proposal.
+- ike-pq negotiates ML-KEM in IKE_SA_INIT but cannot complete it: Debian's
+  strongSwan 6.0 has no ML-KEM provider (no ml, botan or wolfssl plugin, and its
+  openssl plugin offers none), so the IKE_INTERMEDIATE exchange that would run
+  ML-KEM fails. An unauthenticated probe sends only IKE_SA_INIT, where the
+  negotiation is real wire behaviour; the truth says so
+  (`additional_key_exchange_completes`, `note`), and verify.py checks both sides.
 - IKEv1: each proposal is expanded into every combination of its algorithms
   (suites); the PRF is the hash.
 - IKEv1 Main Mode: charon 5.9 selects the transform without looking at the
@@ -53,7 +70,21 @@ TARGETS = HERE / "targets.env"
 CHARONS = {
     "ike": ("IKE_LAB_HOST", "strongswan.conf.in", "swanctl.conf.in"),
     "ike-cookie": ("IKE_COOKIE_HOST", "strongswan-cookie.conf.in", "swanctl-cookie.conf.in"),
+    "ike-pq": ("IKE_PQ_HOST", "strongswan-pq.conf.in", "swanctl-pq.conf.in"),
 }
+BOOKWORM = "strongSwan 5.9.8 (Debian 12 strongswan-charon)"
+TRIXIE = "strongSwan 6.0 (Debian 13 trixie strongswan-charon, in a chroot)"
+IMPLEMENTATION = {"ike": BOOKWORM, "ike-cookie": BOOKWORM, "ike-pq": TRIXIE}
+# Which key exchange methods the target's charon can compute (its plugins): an
+# additional key exchange it negotiates with another method cannot complete.
+# Debian 13 builds strongSwan 6.0 without any ML-KEM provider (verify.py asks
+# charon for its algorithms: no ML_KEM_* among them).
+ML_KEM_PROVIDER = {"ike": False, "ike-cookie": False, "ike-pq": False}
+PQ_NOTE = (
+    "negotiates ML-KEM as an additional key exchange (RFC 9370) in IKE_SA_INIT but cannot "
+    "complete it: Debian's strongSwan 6.0 build has no ML-KEM provider (no ml, botan or "
+    "wolfssl plugin; its openssl plugin offers none), so IKE_INTERMEDIATE would fail"
+)
 
 # strongSwan keyword -> (IKEv2 ENCR id, key length) / IKEv1 (encryption, key length).
 ENCRYPTION = {
@@ -98,6 +129,9 @@ GROUPS = {
     "x25519": 31,
     "curve25519": 31,
 }
+# strongSwan 6.0's additional key exchange methods (keN_METHOD), IANA numbers.
+ADDITIONAL = {"mlkem512": 35, "mlkem768": 36, "mlkem1024": 37, "none": 0}
+ADDKE1 = 6  # transform type of ke1_; keN_ is type 5+N (RFC 9370 2.2.1)
 PSK = 1
 
 
@@ -136,16 +170,40 @@ def connections(text: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def ikev2(proposals: str) -> dict[str, list[Any]]:
+def requires_additional(proposal: str) -> bool | None:
+    """Whether the proposal admits no IKE SA without an additional key exchange (None: none)."""
+    slots: dict[str, set[str]] = {}
+    for word in proposal.strip().split("-"):
+        match = re.fullmatch(r"ke([1-7])_(\w+)", word)
+        if match:
+            slots.setdefault(match.group(1), set()).add(match.group(2))
+    if not slots:
+        return None
+    return any("none" not in methods for methods in slots.values())
+
+
+def ikev2(proposals: str) -> dict[str, Any]:
     encryption: list[dict[str, Any]] = []
     prf: list[int] = []
     integrity: list[int] = []
     groups: list[int] = []
+    additional: list[int] = []
+    slots: dict[int, list[int]] = {}
     for proposal in proposals.split(","):
         words = proposal.strip().split("-")
         explicit_prf = [PRF[w] for w in words if w in PRF]
         for word in words:
-            if word in ENCRYPTION:
+            match = re.fullmatch(r"ke([1-7])_(\w+)", word)
+            if match:
+                if match.group(2) not in ADDITIONAL:
+                    raise SystemExit(f"ground_truth.py: unknown method {word!r} in {proposal!r}")
+                code = ADDITIONAL[match.group(2)]
+                if code:
+                    kind = ADDKE1 + int(match.group(1)) - 1
+                    additional += [code] if code not in additional else []
+                    slots.setdefault(kind, [])
+                    slots[kind] += [code] if code not in slots[kind] else []
+            elif word in ENCRYPTION:
                 code, bits = ENCRYPTION[word]
                 entry = {"id": code, "key_length": bits}
                 if entry not in encryption:
@@ -164,7 +222,9 @@ def ikev2(proposals: str) -> dict[str, list[Any]]:
         "prf": prf,
         "integrity": integrity,
         "key_exchange": groups,
-        "additional_key_exchange": [],
+        "additional_key_exchange": additional,
+        # transform type (as a string: JSON keys) -> methods; NONE left out
+        "additional_key_exchange_slots": {str(k): v for k, v in sorted(slots.items())},
     }
 
 
@@ -193,54 +253,70 @@ def common(suite: dict[str, Any]) -> bool:
     )
 
 
-def target(host: str, port: int, strongswan: str, swanctl: str) -> dict[str, Any]:
+def target(name: str, host: str, port: int, strongswan: str, swanctl: str) -> dict[str, Any]:
     conns = connections(swanctl)
-    v2 = next(c for c in conns.values() if c.get("version") == "2")
-    v1 = next(c for c in conns.values() if c.get("version") == "1")
-    identity = re.search(r"^\s*id\s*=\s*(\S+)", swanctl, re.MULTILINE)
-    suites = ikev1(v1["proposals"])
+    v2_proposals = [c["proposals"] for c in conns.values() if c.get("version") == "2"]
+    v1 = next((c for c in conns.values() if c.get("version") == "1"), None)
     sends_vid = "send_vendor_id = yes" in strongswan
     strongswan_vid = [vid("strongSwan")] if sends_vid else []
+    every = [p.strip() for proposals in v2_proposals for p in proposals.split(",")]
+    requirements = [requires_additional(p) for p in every]
+    any_additional = any(r is not None for r in requirements)
+    first = every[0]
+    ikev2_truth = {
+        **ikev2(", ".join(every)),
+        "first_choice": ikev2(first),
+        "additional_key_exchange_required": all(requirements) if any_additional else None,
+        "first_choice_additional_required": requires_additional(first),
+        "cookie_required": setting(strongswan, "cookie_threshold") == "1",
+        "fragmentation_supported": "fragmentation = yes" in strongswan,
+        "nat_detected": False,
+        "vendor_ids": strongswan_vid,
+    }
+    if any_additional:
+        ikev2_truth["additional_key_exchange_completes"] = ML_KEM_PROVIDER[name]
+        ikev2_truth["note"] = PQ_NOTE
     return {
         "host": host,
         "port": port,
-        "implementation": "strongSwan 5.9.8 (Debian 12 strongswan-charon)",
-        "ikev2": {
-            **ikev2(v2["proposals"]),
-            "first_choice": ikev2(v2["proposals"].split(",")[0]),
-            "cookie_required": setting(strongswan, "cookie_threshold") == "1",
-            "fragmentation_supported": "fragmentation = yes" in strongswan,
-            "nat_detected": False,
-            "vendor_ids": strongswan_vid,
-        },
-        "ikev1": {
-            "main_mode": {
-                "suites": suites,
-                "encryption": list(
-                    {
-                        json.dumps([s["encryption"], s["key_length"]]): [
-                            s["encryption"],
-                            s["key_length"],
-                        ]
-                        for s in suites
-                    }.values()
-                ),
-                "hash": list(dict.fromkeys(s["hash"] for s in suites)),
-                "groups": list(dict.fromkeys(s["group"] for s in suites)),
-                "auth_required": [PSK],
-                "auth_checked_in_main_mode": False,
-                "common_suites_accepted": any(common(s) for s in suites),
-            },
-            "aggressive_mode": {
-                "accepted": v1.get("aggressive") == "yes",
-                "psk_hash_exposed": v1.get("aggressive") == "yes"
-                and "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" in strongswan,
-                "responder_identity": identity.group(1) if identity else "",
-            },
-            "vendor_ids": [*strongswan_vid, "09002689dfd6b712", "afcad71368a1f1c96b8696fc77570100"],
-            "vendor_ids_when_offered": [vid("RFC 3947"), vid("FRAGMENTATION") + "80000000"],
-        },
+        "implementation": IMPLEMENTATION[name],
+        "ikev2": ikev2_truth,
+        "ikev1": None if v1 is None else ikev1_truth(v1, swanctl, strongswan_vid, strongswan),
         "nat_t": {"port": int(setting(strongswan, "port_nat_t") or 4500), "answers_ike": True},
+    }
+
+
+def ikev1_truth(
+    v1: dict[str, str], swanctl: str, strongswan_vid: list[str], strongswan: str
+) -> dict[str, Any]:
+    identity = re.search(r"^\s*id\s*=\s*(\S+)", swanctl, re.MULTILINE)
+    suites = ikev1(v1["proposals"])
+    return {
+        "main_mode": {
+            "suites": suites,
+            "encryption": list(
+                {
+                    json.dumps([s["encryption"], s["key_length"]]): [
+                        s["encryption"],
+                        s["key_length"],
+                    ]
+                    for s in suites
+                }.values()
+            ),
+            "hash": list(dict.fromkeys(s["hash"] for s in suites)),
+            "groups": list(dict.fromkeys(s["group"] for s in suites)),
+            "auth_required": [PSK],
+            "auth_checked_in_main_mode": False,
+            "common_suites_accepted": any(common(s) for s in suites),
+        },
+        "aggressive_mode": {
+            "accepted": v1.get("aggressive") == "yes",
+            "psk_hash_exposed": v1.get("aggressive") == "yes"
+            and "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" in strongswan,
+            "responder_identity": identity.group(1) if identity else "",
+        },
+        "vendor_ids": [*strongswan_vid, "09002689dfd6b712", "afcad71368a1f1c96b8696fc77570100"],
+        "vendor_ids_when_offered": [vid("RFC 3947"), vid("FRAGMENTATION") + "80000000"],
     }
 
 
@@ -248,6 +324,7 @@ def build() -> dict[str, Any]:
     addresses = env(TARGETS)
     targets = {
         name: target(
+            name,
             addresses[host],
             int(addresses["IKE_PORT"]),
             (HERE / strongswan).read_text(),

@@ -19,8 +19,10 @@ stop_one() {  # NAME FILE COMM
 
 stop_one relay "$IKE_DIR/relay.pid" python3
 stop_one cookie-relay "$IKE_COOKIE_DIR/relay.pid" python3
+stop_one pq-relay "$IKE_PQ_DIR/relay.pid" python3
 stop_one charon "$IKE_DIR/charon.pid" charon
 stop_one cookie-charon "$IKE_COOKIE_DIR/charon.pid" charon
+stop_one pq-charon "$IKE_PQ_DIR/charon.pid" charon
 if ((${#pids[@]})) && ! wait_gone "${pids[@]}"; then
     for i in "${!pids[@]}"; do
         if kill -0 "${pids[$i]}" 2>/dev/null; then
@@ -32,4 +34,4 @@ fi
 for i in "${!pids[@]}"; do
     echo "stopped ike ${names[$i]} (pid ${pids[$i]})"
 done
-rm -f "$IKE_DIR/charon.vici" "$IKE_COOKIE_DIR/charon.vici"
+rm -f "$IKE_DIR/charon.vici" "$IKE_COOKIE_DIR/charon.vici" "$IKE_PQ_DIR/charon.vici"

@@ -27,6 +27,7 @@ from typing import ClassVar
 from protoaudit.observations import Observation
 
 __all__ = [
+    "IkeAdditionalKeyExchange",
     "IkeAlgorithm",
     "IkeNatTraversal",
     "IkeV1AggressiveMode",
@@ -43,6 +44,17 @@ class IkeAlgorithm:
 
     id: int
     key_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IkeAdditionalKeyExchange:
+    """The key exchange methods a responder took in one additional key exchange (RFC 9370).
+
+    `transform_type` is 6-12 (ADDKE1-ADDKE7); NONE is never listed.
+    """
+
+    transform_type: int
+    methods: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +79,7 @@ class IkeV2SaInit(Observation):
     prf: tuple[int, ...]
     integrity: tuple[int, ...]
     key_exchange: tuple[int, ...]  # transform type 4, in the order found
-    additional_key_exchange: tuple[int, ...]  # RFC 9370 types 6-12 (ML-KEM …)
+    additional_key_exchange: tuple[int, ...]  # RFC 9370 types 6-12 (ML-KEM …), any slot
     # What it picked when offered everything we know (its preference, or ours if it follows
     # the initiator's order), and the group its first INVALID_KE_PAYLOAD asked for.
     first_choice: IkeV2Choice | None
@@ -84,6 +96,15 @@ class IkeV2SaInit(Observation):
     vendor_ids: tuple[str, ...]  # hex, as sent
     packets_sent: int
     complete: bool
+    # RFC 9370: what each additional key exchange (ADDKE1-7) took, in transform type order.
+    additional_key_exchange_slots: tuple[IkeAdditionalKeyExchange, ...] = ()
+    # True: it took an additional key exchange and refused every offer of ours without one
+    # (no IKE SA from it without, say, ML-KEM); False: it also accepted a proposal without
+    # one; None: it never took one (or the probe stopped first).
+    additional_key_exchange_required: bool | None = None
+    # The same question for the first choice's own transforms alone (a responder may require
+    # ML-KEM with one suite and allow it with another). None: the first choice has none.
+    first_choice_additional_required: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,15 @@ import pytest
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
 from protoaudit.observations import ConnectionFailure, Observation, ProbeFailure
-from protoaudit.observations_ike import IkeNatTraversal, IkeV1MainMode, IkeV2SaInit
+from protoaudit.observations_ike import (
+    IkeAdditionalKeyExchange,
+    IkeAlgorithm,
+    IkeNatTraversal,
+    IkeV1MainMode,
+    IkeV2SaInit,
+)
 from protoaudit.probes.context import ProbeContext
-from protoaudit.probes.ike import MAX_PACKETS, V1_PACKETS, run_ike_probes
+from protoaudit.probes.ike import MAX_PACKETS, V1_PACKETS, V2_PACKETS, run_ike_probes
 from protoaudit.probes.ike_nat_t import NAT_T_PACKETS
 from protoaudit.proto.ike.exchanges import suite_of
 from protoaudit.proto.ike.message import decode_message, encode_message
@@ -477,3 +483,155 @@ def test_a_main_mode_that_refuses_everything_costs_a_bounded_sweep(
     # signatures, less the common ones already refused: 33 packets each.
     assert main.packets_sent == 7 + 33 + 33
     assert responder.received < MAX_PACKETS
+
+
+# --- RFC 9370: responders that require, allow or do not know additional key exchanges --------
+
+NONE = 0
+Config = dict[int, tuple[tuple[int, int | None], ...]]  # transform type -> (id, key length)
+GCM256_SHA384_X25519: Config = {1: ((20, 256),), 2: ((6, None),), 4: ((31, None),)}
+CBC128_SHA256_MODP2048: Config = {
+    1: ((12, 128),),
+    2: ((5, None),),
+    3: ((12, None),),
+    4: ((14, None),),
+}
+
+
+def _select(config: Config, offered: Proposal) -> list[Transform] | None:
+    """strongSwan 6's rule: every type of either side must meet; an ADDKE type that one side
+    lacks stands for NONE; the responder's own order decides."""
+    by_type: dict[int, list[Transform]] = {}
+    for transform in offered.transforms:
+        by_type.setdefault(transform.transform_type, []).append(transform)
+    chosen: list[Transform] = []
+    for kind in sorted(set(config) | set(by_type)):
+        if kind < 6 and (kind not in config or kind not in by_type):
+            return None
+        wanted = config.get(kind, ((NONE, None),))
+        offers = by_type.get(kind, [Transform(kind, NONE)])
+        pick = next(
+            (o for w in wanted for o in offers if (o.transform_id, o.key_length) == w), None
+        )
+        if pick is None:
+            return None
+        if pick.transform_id != NONE:  # strongSwan leaves NONE out of its answer
+            chosen.append(pick)
+    return chosen
+
+
+def rfc9370_responder(configs: list[Config], *, legacy: bool = False) -> Answer:
+    """An IKEv2 responder with `configs` (its preference order). `legacy`: it predates RFC 9370
+    and refuses every proposal with a transform type above 5 (RFC 7296 3.3.6)."""
+
+    def answer(data: bytes) -> list[bytes]:
+        request = decode_message(data)
+        (sa,) = [p for p in request.payloads if isinstance(p, SecurityAssociation)]
+        (ke,) = [p for p in request.payloads if isinstance(p, KeyExchange)]
+        for config in configs:
+            for proposal in sa.proposals:
+                if legacy and any(t.transform_type > 5 for t in proposal.transforms):
+                    continue
+                chosen = _select(config, proposal)
+                if chosen is None:
+                    continue
+                group = next(t.transform_id for t in chosen if t.transform_type == 4)
+                if ke.dh_group_num != group:
+                    return [reply(data, (Notify(0, b"", 17, group.to_bytes(2, "big")),))]
+                answer = Proposal(proposal.proposal_num, 1, b"", tuple(chosen))
+                payloads = (
+                    SecurityAssociation((answer,)),
+                    KeyExchange(group, bytes(32)),
+                    Nonce(bytes(32)),
+                )
+                return [reply(data, payloads)]
+        return [reply(data, (Notify(0, b"", 14, b""),))]
+
+    return v2_only(answer)
+
+
+def v2_audit(peer: Callable[[Answer], UdpPeer], configs: list[Config], **kw: bool) -> IkeV2SaInit:
+    responder = peer(rfc9370_responder(configs, **kw))
+    sink, _ = audit(responder.port)
+    assert not [o for o in sink if isinstance(o, ProbeFailure)]
+    seen = next(o for o in sink if isinstance(o, IkeV2SaInit))
+    assert seen.packets_sent <= V2_PACKETS
+    return seen
+
+
+def test_a_responder_that_requires_ml_kem_is_enumerated(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given strongSwan's aes256gcm16-prfsha384-x25519-ke1_mlkem768, which refuses any
+    # proposal without ML-KEM-768 in ADDKE1
+    config = {**GCM256_SHA384_X25519, 6: ((36, None),)}
+
+    # When it is audited
+    seen = v2_audit(peer, [config])
+
+    # Then the offers carried ADDKE, so it answered: the whole suite, ML-KEM-768 in ADDKE1
+    # (also in the first choice), and that it takes no IKE SA without it
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    assert seen.encryption == (IkeAlgorithm(20, 256),)
+    assert (seen.prf, seen.key_exchange) == ((6,), (31,))
+    assert seen.additional_key_exchange == (36,)
+    assert seen.additional_key_exchange_slots == (IkeAdditionalKeyExchange(6, (36,)),)
+    assert seen.first_choice is not None
+    assert seen.first_choice.additional_key_exchanges == (36,)
+    assert seen.additional_key_exchange_required is True
+    assert seen.first_choice_additional_required is True
+
+
+def test_an_optional_ml_kem_shows_in_the_first_choice(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given ke1_mlkem768-ke1_none beside a classic suite: ML-KEM whenever it is offered
+    optional = {**GCM256_SHA384_X25519, 6: ((36, None), (NONE, None))}
+
+    seen = v2_audit(peer, [optional, CBC128_SHA256_MODP2048])
+
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    assert seen.first_choice is not None
+    assert seen.first_choice.additional_key_exchanges == (36,)
+    assert seen.additional_key_exchange == (36,)
+    assert seen.additional_key_exchange_required is False
+    assert seen.first_choice_additional_required is False
+    assert set(seen.key_exchange) == {31, 14}
+
+
+def test_addke2_on_another_proposal_is_found(peer: Callable[[Answer], UdpPeer]) -> None:
+    # Given a responder whose first suite has no additional exchange, and whose second
+    # takes ML-KEM-1024 or -768 in ADDKE2 only (ADDKE1 NONE)
+    second: Config = {
+        1: ((20, 128),),
+        2: ((5, None),),
+        4: ((19, None),),
+        6: ((NONE, None),),
+        7: ((37, None), (36, None), (NONE, None)),
+    }
+
+    seen = v2_audit(peer, [GCM256_SHA384_X25519, second])
+
+    # Then both ADDKE2 methods are found, in that type, though the first choice has none
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    assert seen.first_choice is not None
+    assert seen.first_choice.additional_key_exchanges == ()
+    assert seen.additional_key_exchange_slots == (IkeAdditionalKeyExchange(7, (37, 36)),)
+    assert set(seen.additional_key_exchange) == {36, 37}
+    assert seen.additional_key_exchange_required is False
+    assert seen.first_choice_additional_required is None
+
+
+def test_a_responder_that_predates_rfc_9370_answers_the_copy_without(
+    peer: Callable[[Answer], UdpPeer],
+) -> None:
+    # Given a responder that refuses every proposal with a transform type it does not know
+    seen = v2_audit(peer, [GCM256_SHA384_X25519, CBC128_SHA256_MODP2048], legacy=True)
+
+    # Then the copies without ADDKE are what it answers, and nothing is found beyond them
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    assert set(seen.encryption) == {IkeAlgorithm(20, 256), IkeAlgorithm(12, 128)}
+    assert set(seen.key_exchange) == {31, 14}
+    assert seen.additional_key_exchange == ()
+    assert seen.additional_key_exchange_slots == ()
+    assert seen.additional_key_exchange_required is None

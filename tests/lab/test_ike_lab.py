@@ -1,9 +1,12 @@
-"""The IKE audit against lab/ike (two strongSwan charons): what is accepted equals the truth.
+"""The IKE audit against lab/ike (three strongSwan charons): what is accepted equals the truth.
 
 lab/ike/ground_truth.json is generated from the lab's swanctl*.conf.in files.
 Target `ike` accepts common and uncommon suites and never asks for cookies;
 `ike-cookie` asks every IKEv2 initiator for a COOKIE (RFC 7296 2.6) and its
-IKEv1 accepts only suites none of whose values a scanner tries first. Each
+IKEv1 accepts only suites none of whose values a scanner tries first; `ike-pq`
+(strongSwan 6.0 of Debian 13, IKEv2 only) negotiates ML-KEM as an additional
+key exchange (RFC 9370) in IKE_SA_INIT, required with one suite and optional
+with another, though it could not complete one (no ML-KEM provider). Each
 probe runs once per session and target, through run_ike_probes with a
 ProbeContext made here.
 """
@@ -44,6 +47,8 @@ TARGETS: Mapping[str, Any] = json.loads(
 )["targets"]
 TRUTH: Mapping[str, Any] = TARGETS["ike"]
 COOKIE_TRUTH: Mapping[str, Any] = TARGETS["ike-cookie"]
+PQ_TRUTH: Mapping[str, Any] = TARGETS["ike-pq"]
+V1_TARGETS = sorted(name for name, truth in TARGETS.items() if truth["ikev1"] is not None)
 Audit = tuple[list[Observation], float]
 _audits: dict[tuple[str, int], Audit] = {}
 
@@ -87,7 +92,14 @@ def audit() -> Audit:
 
 @pytest.fixture(scope="session", params=sorted(TARGETS))
 def any_audit(request: pytest.FixtureRequest) -> tuple[Mapping[str, Any], Audit]:
-    """Each lab target with its truth: the same assertions hold for both."""
+    """Each lab target with its truth: the same assertions hold for all."""
+    name = str(request.param)
+    return TARGETS[name], _run(name)
+
+
+@pytest.fixture(scope="session", params=V1_TARGETS)
+def v1_audit(request: pytest.FixtureRequest) -> tuple[Mapping[str, Any], Audit]:
+    """Each lab target that serves IKEv1, with its truth."""
     name = str(request.param)
     return TARGETS[name], _run(name)
 
@@ -124,7 +136,11 @@ def test_ikev2_transforms_are_exactly_the_truth(
     assert set(seen.prf) == set(truth["prf"])
     assert set(seen.integrity) == set(truth["integrity"])
     assert set(seen.key_exchange) == set(truth["key_exchange"])
-    assert list(seen.additional_key_exchange) == truth["additional_key_exchange"]
+    assert set(seen.additional_key_exchange) == set(truth["additional_key_exchange"])
+    slots = {s.transform_type: set(s.methods) for s in seen.additional_key_exchange_slots}
+    assert slots == {int(k): set(v) for k, v in truth["additional_key_exchange_slots"].items()}
+    assert seen.additional_key_exchange_required is truth["additional_key_exchange_required"]
+    assert seen.first_choice_additional_required is truth["first_choice_additional_required"]
 
 
 def test_ikev2_first_choice_and_capabilities(
@@ -138,6 +154,7 @@ def test_ikev2_first_choice_and_capabilities(
     assert seen.first_choice.encryption in _algorithms(first["encryption"])
     assert seen.first_choice.prf in first["prf"]
     assert seen.first_choice.key_exchange in first["key_exchange"]
+    assert set(seen.first_choice.additional_key_exchanges) == set(first["additional_key_exchange"])
     assert seen.requested_group in first["key_exchange"]
     assert seen.cookie_required is truth["cookie_required"]
     assert seen.fragmentation_supported is truth["fragmentation_supported"]
@@ -147,9 +164,9 @@ def test_ikev2_first_choice_and_capabilities(
 
 
 def test_ikev1_main_mode_is_exactly_the_truth(
-    any_audit: tuple[Mapping[str, Any], Audit],
+    v1_audit: tuple[Mapping[str, Any], Audit],
 ) -> None:
-    target, (sink, _) = any_audit
+    target, (sink, _) = v1_audit
     seen: IkeV1MainMode = _one(sink, IkeV1MainMode)
     truth = target["ikev1"]["main_mode"]
     assert (seen.status, seen.complete) == ("enumerated", True)
@@ -168,9 +185,9 @@ def test_ikev1_main_mode_is_exactly_the_truth(
 
 
 def test_aggressive_mode_exposes_the_psk_hash(
-    any_audit: tuple[Mapping[str, Any], Audit],
+    v1_audit: tuple[Mapping[str, Any], Audit],
 ) -> None:
-    target, (sink, _) = any_audit
+    target, (sink, _) = v1_audit
     seen: IkeV1AggressiveMode = _one(sink, IkeV1AggressiveMode)
     truth = target["ikev1"]["aggressive_mode"]
     assert (seen.accepted is not None) is truth["accepted"]
@@ -242,15 +259,42 @@ def test_an_audit_of_port_4500_sees_what_port_500_sees(name: str) -> None:
     assert set(v2.encryption) == _algorithms(truth["ikev2"]["encryption"])
     assert set(v2.key_exchange) == set(truth["ikev2"]["key_exchange"])
     assert v2.nat_detected is False
+    assert set(v2.additional_key_exchange) == set(truth["ikev2"]["additional_key_exchange"])
     main: IkeV1MainMode = _one(sink, IkeV1MainMode)
+    suites = truth["ikev1"]["main_mode"]["suites"] if truth["ikev1"] else []
     assert {
         (s.encryption, s.key_length, s.hash, s.group) for s in main.accepted if s.auth == 1
-    } == {
-        (s["encryption"], s["key_length"], s["hash"], s["group"])
-        for s in truth["ikev1"]["main_mode"]["suites"]
-    }
+    } == {(s["encryption"], s["key_length"], s["hash"], s["group"]) for s in suites}
     nat_t: IkeNatTraversal = _one(sink, IkeNatTraversal)
     assert nat_t.status == "not-tried"
+
+
+def test_ml_kem_is_negotiated_required_with_one_suite_and_optional_with_another() -> None:
+    # Given ike-pq: strongSwan 6.0 with aes256gcm16-prfsha384-x25519-ke1_mlkem768 in one
+    # connection, ML-KEM with NONE and a classic suite in another; and a truth that says
+    # plainly that this charon cannot complete the ML-KEM exchange it negotiates
+    truth = PQ_TRUTH["ikev2"]
+    assert truth["additional_key_exchange_completes"] is False
+    assert "no ML-KEM provider" in truth["note"]
+    assert PQ_TRUTH["ikev1"] is None
+
+    # When it is audited (IKE_SA_INIT only: the exchange that would fail is never reached)
+    sink, _ = _run("ike-pq")
+    seen: IkeV2SaInit = _one(sink, IkeV2SaInit)
+
+    # Then the first choice carries ML-KEM-768 and is refused without it, while the
+    # responder as a whole also takes IKE SAs without: required there, optional elsewhere
+    assert (seen.status, seen.complete) == ("enumerated", True)
+    assert seen.first_choice is not None
+    assert seen.first_choice.additional_key_exchanges == (36,)
+    assert seen.first_choice_additional_required is True
+    assert seen.additional_key_exchange_required is False
+    assert {s.transform_type for s in seen.additional_key_exchange_slots} == {6, 7}
+    found = {f.id for rule in IKE_RULES for f in rule(sink)}
+    assert "ike.post_quantum_optional" in found
+    assert "ike.no_post_quantum" not in found
+    nat_t: IkeNatTraversal = _one(sink, IkeNatTraversal)
+    assert nat_t.status == "answered"  # with the first choice's ML-KEM, on UDP 4500
 
 
 def test_the_findings(audit: tuple[list[Observation], float]) -> None:

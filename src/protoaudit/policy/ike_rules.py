@@ -201,6 +201,22 @@ def rule_post_quantum(observations: Sequence[Observation]) -> list[Finding]:
     return ike_finding("ike.no_post_quantum", evidence)
 
 
+def rule_post_quantum_optional(observations: Sequence[Observation]) -> list[Finding]:
+    """ML-KEM taken when offered, yet IKE SAs without it accepted too (RFC 9370 NONE)."""
+    evidence = []
+    methods = ike_algorithms().post_quantum_methods
+    for seen in _v2(observations):
+        quantum = [c for c in seen.additional_key_exchange if c in methods]
+        if not quantum or seen.additional_key_exchange_required is not False:
+            continue
+        names = ", ".join(registry.key_exchange_method(c).name for c in quantum)
+        text = f"IKEv2 takes {names} as an additional key exchange, and accepts IKE SAs without one"
+        if seen.first_choice_additional_required:
+            text += " (its first choice's transforms alone require it; others do not)"
+        evidence.append(text)
+    return ike_finding("ike.post_quantum_optional", evidence)
+
+
 def rule_implementation(observations: Sequence[Observation]) -> list[Finding]:
     evidence = []
     seen_vids: list[str] = []
@@ -229,5 +245,6 @@ IKE_RULES: tuple[Rule, ...] = (
     rule_encryption,
     rule_integrity,
     rule_post_quantum,
+    rule_post_quantum_optional,
     rule_implementation,
 )

@@ -23,6 +23,7 @@ from protoaudit.probes.ike_v2 import NoProposal, V2Prober
 from protoaudit.probes.ike_v2 import Stop as V2Stop
 from protoaudit.proto.ike.exchanges import Offer, V1Suite
 from protoaudit.proto.ike.keyexchange import can_generate
+from protoaudit.registry import ike as registry
 
 Random = Callable[[int], bytes]
 NAT_T_PACKETS = 4
@@ -50,11 +51,17 @@ def _v2_offer(v2: IkeV2SaInit) -> tuple[Offer, int] | None:
     groups = [g for g in (first.key_exchange, *v2.key_exchange) if can_generate(g)]
     if not groups:
         return None
+    # Its additional key exchanges (RFC 9370), in every ADDKE type with NONE: a responder
+    # that requires one refuses the offer without.
+    additional = (*first.additional_key_exchanges, 0) if first.additional_key_exchanges else ()
     offer = Offer(
         encryption=((first.encryption.id, first.encryption.key_length),),
         prf=(first.prf,),
         integrity=(first.integrity,) if first.integrity else (),
         groups=(groups[0],),
+        additional=tuple((kind, additional) for kind in registry.additional_key_exchange_types())
+        if additional
+        else (),
     )
     return offer, groups[0]
 

@@ -5,15 +5,24 @@ type from a proposal, and tells an initiator whose KE payload is for the
 wrong group which group it wants (INVALID_KE_PAYLOAD). So:
 
 1. Offer every algorithm we know in one SA (AEAD ciphers in one proposal,
-   classic ciphers with integrity in another), with a KE for P-256. The
-   answer is the responder's first choice, or the group it wants; with a KE
-   for that group (when we can make one) it becomes a chosen proposal.
+   classic ciphers with integrity in another), with a KE for P-256. Each
+   proposal carries ADDKE1-7 (RFC 9370) as {ML-KEM-512/768/1024, NONE} and is
+   sent again without them: a responder that requires an additional key
+   exchange answers the first, one that predates RFC 9370 (and refuses
+   proposals with transform types it does not know) the copy. The answer is
+   the responder's first choice, or the group it wants; with a KE for that
+   group (when we can make one) it becomes a chosen proposal.
 2. Per transform type, offer everything again minus what was found of that
    type: each answer names one more accepted transform, until
    NO_PROPOSAL_CHOSEN. Groups need no KE at all: offered groups that exclude
    the KE's group make the responder name its next group in INVALID_KE_PAYLOAD.
-3. One offer with the ML-KEM methods as an additional key exchange (RFC 9370)
-   beside the first choice: a responder that knows RFC 9370 picks one.
+3. Per additional key exchange type (ADDKE1-7), everything again with that
+   type offering only the methods not yet found there (no NONE, no copy
+   without): each answer names one more, until NO_PROPOSAL_CHOSEN. Then,
+   if it took any, whether it also accepts an IKE SA without one: a chosen
+   proposal without one on the way says so; otherwise everything offered
+   without additional key exchanges, and the first choice's transforms
+   alone likewise (a responder may require ML-KEM with one suite only).
 
 A COOKIE answer is honoured once per exchange (RFC 7296 2.6: the same request
 again, the cookie first) and recorded; a second COOKIE ends the exchange. Against
@@ -28,7 +37,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from protoaudit.errors import DecodeError, ProtocolViolation
-from protoaudit.observations_ike import IkeAlgorithm, IkeV2Choice, IkeV2SaInit
+from protoaudit.observations_ike import (
+    IkeAdditionalKeyExchange,
+    IkeAlgorithm,
+    IkeV2Choice,
+    IkeV2SaInit,
+)
 from protoaudit.probes.ike_transport import (
     Answered,
     Exhausted,
@@ -41,6 +55,7 @@ from protoaudit.proto.ike.constants import V2Notify
 from protoaudit.proto.ike.exchanges import (
     Offer,
     SaInitResponse,
+    chosen_additional,
     chosen_transforms,
     nat_detection_hash,
     proposals_for,
@@ -55,6 +70,9 @@ Random = Callable[[int], bytes]
 FIRST_GROUP = 19  # P-256: cheap to make, RFC 8247 SHOULD
 MAX_REDIRECTS = 24  # INVALID_KE_PAYLOAD answers followed within one choice
 DH_KINDS = ("modp", "modp_subgroup", "ecp", "brainpool", "montgomery")
+# Offered as additional key exchanges: the post-quantum KEMs of the registry.
+ADDITIONAL_KINDS = ("mlkem",)
+NONE = 0  # RFC 9370 2.2.1: "no additional key exchange" in an ADDKE type
 _NOT_FOR_IKE = ("_IIV", "GMAC", "KTREE")  # ESP-only or GOST-only ciphers
 
 
@@ -77,11 +95,21 @@ def candidates() -> Offer:
     groups = tuple(
         code for code, m in registry.key_exchange_methods().items() if m.kind in DH_KINDS
     )
-    return Offer(_encryption_candidates(), prf, integrity, groups)
+    optional = (*additional_methods(), NONE)
+    return Offer(
+        _encryption_candidates(),
+        prf,
+        integrity,
+        groups,
+        additional=tuple((kind, optional) for kind in registry.additional_key_exchange_types()),
+        also_without_additional=True,
+    )
 
 
-def mlkem_methods() -> tuple[int, ...]:
-    return tuple(c for c, m in registry.key_exchange_methods().items() if m.kind == "mlkem")
+def additional_methods() -> tuple[int, ...]:
+    """The methods offered in each additional key exchange type (RFC 9370)."""
+    methods = registry.key_exchange_methods().items()
+    return tuple(code for code, m in methods if m.kind in ADDITIONAL_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +130,12 @@ class _Found:
     integrity: list[int] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)
     additional: list[int] = field(default_factory=list)
+    # ADDKE transform type -> methods it took there, in the order found
+    additional_slots: dict[int, list[int]] = field(default_factory=dict)
+    # A chosen proposal without additional key exchange: classic-only IKE SAs are accepted.
+    chose_without_additional: bool = False
+    additional_required: bool | None = None
+    first_choice_additional_required: bool | None = None
     cookie_required: bool = False
     fragmentation: bool = False
     nat_detection: bool = False
@@ -241,12 +275,10 @@ class V2Prober:
         except (KeyError, ValueError):
             return Stop("malformed", "the chosen proposal lacks a transform type or repeats one")
         integrity = by_type.get(registry.INTEGRITY, [])
-        additional = [
-            t.transform_id
-            for kind in registry.additional_key_exchange_types()
-            for t in by_type.get(kind, [])
-            if t.transform_id
-        ]
+        slots = sorted(chosen_additional(response.chosen))
+        if len({kind for kind, _ in slots}) != len(slots):
+            return Stop("malformed", "the chosen proposal repeats an additional key exchange type")
+        additional = [method for _, method in slots]
         choice = IkeV2Choice(
             encryption=_unit(encryption.transform_id, encryption.key_length),
             prf=prf.transform_id,
@@ -261,8 +293,11 @@ class V2Prober:
         if choice.integrity:
             found.add(found.integrity, choice.integrity)
         found.add(found.groups, choice.key_exchange)
-        for code in additional:
-            found.add(found.additional, code)
+        for kind, method in slots:
+            found.add(found.additional, method)
+            found.add(found.additional_slots.setdefault(kind, []), method)
+        if not slots:
+            found.chose_without_additional = True
         return choice
 
     # -- the whole enumeration -----------------------------------------------------------
@@ -285,7 +320,7 @@ class V2Prober:
             if stopped is not None:
                 break
         if stopped is None:
-            stopped = await self._additional(first)
+            stopped = await self._additional(full, first)
         if stopped is not None:
             return self.observation("enumerated", stopped.detail, complete=False)
         return self.observation("enumerated", "")
@@ -343,11 +378,40 @@ class V2Prober:
             return NoProposal()
         return Stop("error", f"the responder answered {response.error}")
 
-    async def _additional(self, first: IkeV2Choice) -> Stop | None:
-        """ML-KEM as an additional key exchange (RFC 9370) beside the first choice."""
-        methods = mlkem_methods()
-        kind = registry.additional_key_exchange_types()[0]
-        base = Offer(
+    async def _additional(self, full: Offer, first: IkeV2Choice) -> Stop | None:
+        """Each ADDKE type's methods, then whether the responder insists on one (RFC 9370)."""
+        methods = additional_methods()
+        kinds = registry.additional_key_exchange_types()
+        optional = (*methods, NONE)
+        for kind in kinds:
+            taken = self.found.additional_slots.setdefault(kind, [])
+            while rest := tuple(m for m in methods if m not in taken):
+                slots = tuple((k, rest if k == kind else optional) for k in kinds)
+                offer = replace(full, additional=slots, also_without_additional=False)
+                before = len(taken)
+                outcome = await self.choose(offer, self._usable_group())
+                if isinstance(outcome, Stop):
+                    return outcome
+                if isinstance(outcome, NoProposal) or len(taken) == before:
+                    break  # nothing (more) there; or it ignored the type asked about
+        if not self.found.additional:
+            return None
+        return await self._required(full, first)
+
+    async def _required(self, full: Offer, first: IkeV2Choice) -> Stop | None:
+        """Whether an IKE SA without an additional key exchange is refused, overall and for the
+        first choice's transforms."""
+        found = self.found
+        if found.chose_without_additional:
+            found.additional_required = False
+        else:
+            outcome = await self.choose(replace(full, additional=()), self._usable_group())
+            if isinstance(outcome, Stop):
+                return outcome
+            found.additional_required = isinstance(outcome, NoProposal)
+        if not first.additional_key_exchanges:
+            return None
+        alone = Offer(
             encryption=((first.encryption.id, first.encryption.key_length),),
             prf=(first.prf,),
             integrity=(first.integrity,) if first.integrity else (),
@@ -355,14 +419,10 @@ class V2Prober:
         )
         if not can_generate(first.key_exchange):
             return None
-        while rest := tuple(m for m in methods if m not in self.found.additional):
-            outcome = await self.choose(
-                replace(base, additional=((kind, rest),)), first.key_exchange
-            )
-            if isinstance(outcome, Stop):
-                return outcome
-            if isinstance(outcome, NoProposal) or not outcome.additional_key_exchanges:
-                return None
+        outcome = await self.choose(alone, first.key_exchange)
+        if isinstance(outcome, Stop):
+            return outcome
+        found.first_choice_additional_required = isinstance(outcome, NoProposal)
         return None
 
     def observation(self, status: str, detail: str, *, complete: bool = True) -> IkeV2SaInit:
@@ -375,6 +435,13 @@ class V2Prober:
             integrity=tuple(found.integrity),
             key_exchange=tuple(found.groups),
             additional_key_exchange=tuple(found.additional),
+            additional_key_exchange_slots=tuple(
+                IkeAdditionalKeyExchange(kind, tuple(methods))
+                for kind, methods in sorted(found.additional_slots.items())
+                if methods
+            ),
+            additional_key_exchange_required=found.additional_required,
+            first_choice_additional_required=found.first_choice_additional_required,
             first_choice=self.first_choice,
             requested_group=self.requested_group,
             cookie_required=found.cookie_required,

@@ -80,6 +80,16 @@ def _v2_table(seen: IkeV2SaInit, verbose: bool) -> Table:
     )
     for label, value in rows:
         shown.add_row(words(label), words(value))
+    for slot in seen.additional_key_exchange_slots:
+        shown.add_row(
+            words(f"  {registry.transform_type(slot.transform_type).name}"),
+            words(_join([_group(c) for c in slot.methods])),
+        )
+    if seen.additional_key_exchange_required is not None:
+        required = "required" if seen.additional_key_exchange_required else "optional"
+        if seen.first_choice_additional_required and not seen.additional_key_exchange_required:
+            required += " (required with the first choice's transforms)"
+        shown.add_row(words("additional key exchange is"), words(required))
     if seen.first_choice is not None:
         choice = seen.first_choice
         integrity = (
@@ -90,6 +100,7 @@ def _v2_table(seen: IkeV2SaInit, verbose: bool) -> Table:
             words(
                 f"{_v2_cipher(choice.encryption)}, {registry.transform_id(2, choice.prf).name}, "
                 f"{integrity}, {_group(choice.key_exchange)}"
+                + "".join(f" + {_group(c)}" for c in choice.additional_key_exchanges)
             ),
         )
     if seen.requested_group is not None:

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from protoaudit.observations_ike import (
+    IkeAdditionalKeyExchange,
     IkeAlgorithm,
     IkeNatTraversal,
     IkeV1AggressiveMode,
@@ -209,3 +210,54 @@ def test_the_nat_t_port_has_a_table_of_its_own(seen: IkeNatTraversal, expected: 
 
 def test_no_ike_observation_means_no_table() -> None:
     assert list(ike_tables([], verbose=False)) == []
+
+
+@pytest.mark.parametrize(
+    ("required", "first_required", "expected"),
+    [
+        (True, True, False),
+        (None, None, False),
+        (False, False, True),
+        (False, True, True),
+    ],
+)
+def test_ml_kem_allowed_but_not_required_is_a_finding_of_its_own(
+    required: bool | None, first_required: bool | None, expected: bool
+) -> None:
+    seen = v2(
+        additional_key_exchange=(36,),
+        additional_key_exchange_slots=(IkeAdditionalKeyExchange(6, (36,)),),
+        additional_key_exchange_required=required,
+        first_choice_additional_required=first_required,
+    )
+    findings = [f for rule in IKE_RULES for f in rule([seen])]
+    optional = [f for f in findings if f.id == "ike.post_quantum_optional"]
+    assert bool(optional) is expected
+    assert "ike.no_post_quantum" not in {f.id for f in findings}
+    if optional:
+        (finding,) = optional
+        assert finding.severity is Severity.INFO
+        assert "ML-KEM-768" in finding.evidence[0]
+        assert ("first choice" in finding.evidence[0]) is bool(first_required)
+
+
+def test_the_table_shows_each_addke_type_and_whether_it_is_required() -> None:
+    seen = v2(
+        additional_key_exchange=(36, 37),
+        additional_key_exchange_slots=(
+            IkeAdditionalKeyExchange(6, (36,)),
+            IkeAdditionalKeyExchange(7, (37,)),
+        ),
+        additional_key_exchange_required=False,
+        first_choice_additional_required=True,
+        first_choice=IkeV2Choice(IkeAlgorithm(20, 256), 5, None, 19, (36,)),
+    )
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    for shown in ike_tables([seen], verbose=False):
+        console.print(shown)
+    text = out.getvalue()
+    assert re.search(r"\(ADDKE1\)\s*│ 36 ML-KEM-768", text)
+    assert re.search(r"\(ADDKE2\)\s*│ 37 ML-KEM-1024", text)
+    assert "optional (required with the first choice's transforms)" in text
+    assert "19 256-bit random ECP group + 36 ML-KEM-768" in text

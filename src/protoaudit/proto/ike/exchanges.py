@@ -91,6 +91,10 @@ class Offer:
     groups: tuple[int, ...]
     # RFC 9370: transform type (6-12) -> key exchange method IDs (0 is NONE, "optional").
     additional: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    # Send each proposal twice, with the additional key exchanges and without them: a
+    # responder that predates RFC 9370 finds unknown transform types and refuses the whole
+    # proposal (RFC 7296 3.3.6; strongSwan 5.9 does), so the copy without is what it answers.
+    also_without_additional: bool = False
 
 
 def _encryption_transform(code: int, key_length: int | None) -> Transform:
@@ -103,31 +107,30 @@ def proposals_for(offer: Offer) -> tuple[Proposal, ...]:
 
     RFC 7296 3.3: a proposal with a combined-mode cipher must not carry integrity
     transforms, and one with only classic ciphers needs them; a proposal with no cipher
-    left is not sent.
+    left is not sent. With `also_without_additional`, each proposal that has additional
+    key exchanges is followed by the same one without them (RFC 9370 2.2.2).
     """
     aead = [e for e in offer.encryption if registry.transform_id(registry.ENCRYPTION, e[0]).aead]
     classic = [e for e in offer.encryption if e not in aead]
     common = [Transform(registry.PRF, code) for code in offer.prf]
     groups = [Transform(registry.KEY_EXCHANGE, code) for code in offer.groups]
     extra = [Transform(kind, code) for kind, codes in offer.additional for code in codes]
-    made: list[Proposal] = []
+    bodies: list[list[Transform]] = []
     if aead:
-        ciphers = [_encryption_transform(*entry) for entry in aead]
-        made.append(
-            Proposal(len(made) + 1, ProtocolId.IKE, b"", (*ciphers, *common, *groups, *extra))
-        )
+        bodies.append([*(_encryption_transform(*entry) for entry in aead), *common, *groups])
     if classic and offer.integrity:
         ciphers = [_encryption_transform(*entry) for entry in classic]
         integrity = [Transform(registry.INTEGRITY, code) for code in offer.integrity]
-        made.append(
-            Proposal(
-                len(made) + 1,
-                ProtocolId.IKE,
-                b"",
-                (*ciphers, *common, *integrity, *groups, *extra),
-            )
-        )
-    return tuple(made)
+        bodies.append([*ciphers, *common, *integrity, *groups])
+    variants: list[tuple[Transform, ...]] = []
+    for body in bodies:
+        variants.append((*body, *extra))
+        if extra and offer.also_without_additional:
+            variants.append(tuple(body))
+    return tuple(
+        Proposal(number, ProtocolId.IKE, b"", transforms)
+        for number, transforms in enumerate(variants, start=1)
+    )
 
 
 def sa_init_request(
@@ -253,6 +256,20 @@ def chosen_transforms(proposal: Proposal) -> dict[int, list[Transform]]:
     for transform in proposal.transforms:
         by_type.setdefault(transform.transform_type, []).append(transform)
     return by_type
+
+
+def chosen_additional(proposal: Proposal) -> tuple[tuple[int, int], ...]:
+    """(transform type, method) of each additional key exchange chosen (RFC 9370 2.2.1).
+
+    A responder that took NONE for a type may send that transform (ID 0) or leave the
+    type out (strongSwan does); either way it is no additional exchange, and is left out.
+    """
+    kinds = registry.additional_key_exchange_types()
+    return tuple(
+        (t.transform_type, t.transform_id)
+        for t in proposal.transforms
+        if t.transform_type in kinds and t.transform_id != 0
+    )
 
 
 # -- IKEv1 ---------------------------------------------------------------------------------
