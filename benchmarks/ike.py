@@ -3,10 +3,10 @@
 
     python3 benchmarks/ike.py [--repeat N]
 
-Each tool runs as a subprocess, one after another, against the lab's one
-target (lab/ike/ground_truth.json; started with lab/ike/start.sh if it does
-not answer, and stopped again afterwards). What each finds is parsed from its
-output and compared with protoaudit's:
+Each tool runs as a subprocess, one after another, against each target of
+the lab (lab/ike/ground_truth.json: ike, ike-cookie, ike-pq; started with
+lab/ike/start.sh if they do not answer, and stopped again afterwards). What
+each finds is parsed from its output and compared with protoaudit's:
 
 - ike-scan -M (Main Mode, its default 8 transforms): the transform the
   responder picks and its Vendor IDs;
@@ -18,7 +18,10 @@ output and compared with protoaudit's:
 
 protoaudit's packet count includes its one request to UDP 4500 (NAT-T).
 
-protoaudit must find everything they find, plus the accepted transform sets.
+protoaudit runs from benchmarks/.venv-protoaudit when bench/install.sh made
+it (as the peers run from their own installs), else from this interpreter.
+protoaudit must find everything they find, plus the accepted transform sets
+(and the ML-KEM additional key exchanges, which neither peer can offer).
 Prints a Markdown table with times (median of --repeat runs). Standard
 library only; only the lab's loopback address is ever scanned.
 """
@@ -36,17 +39,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRUTH = json.loads((ROOT / "lab" / "ike" / "ground_truth.json").read_text())["targets"]["ike"]
-HOST, PORT = TRUTH["host"], TRUTH["port"]
+TARGETS = json.loads((ROOT / "lab" / "ike" / "ground_truth.json").read_text())["targets"]
 IKE_SCAN = ["ike-scan", "-s", "0", "-r", "2", "-t", "500"]
-PROTOAUDIT = f"""
+VENV_PYTHON = ROOT / "benchmarks" / ".venv-protoaudit" / "bin" / "python"
+PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+PROTOAUDIT = """
 import asyncio, json, dataclasses
 from datetime import UTC, datetime
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
 from protoaudit.probes.context import ProbeContext
 from protoaudit.probes.ike import run_ike_probes
-context = ProbeContext(host={HOST!r}, address={HOST!r}, port={PORT}, server_name=None,
+context = ProbeContext(host={host!r}, address={host!r}, port={port}, server_name=None,
     timeouts=Timeouts(2.0, 1.0), limiter=Limiter(4, 2), ca_file=None, now=datetime.now(UTC),
     retries=1)
 sink = []
@@ -65,9 +69,9 @@ def vids(text: str) -> set[str]:
     return set(re.findall(r"VID=([0-9a-f]+)", text))
 
 
-def run_once() -> dict[str, tuple[float, dict[str, object]]]:
+def run_once(host: str, port: int) -> dict[str, tuple[float, dict[str, object]]]:
     results: dict[str, tuple[float, dict[str, object]]] = {}
-    seconds, out = timed([sys.executable, "-c", PROTOAUDIT])
+    seconds, out = timed([PYTHON, "-c", PROTOAUDIT.format(host=host, port=port)])
     observations = {o["kind"]: o for o in json.loads(out)}
     v2, main, aggressive, nat_t = (
         observations["ike_v2_sa_init"],
@@ -96,17 +100,18 @@ def run_once() -> dict[str, tuple[float, dict[str, object]]]:
             + aggressive["packets_sent"]
             + nat_t["packets_sent"],
             "nat-t": nat_t["answers_ike"],
+            "ml-kem": v2["additional_key_exchange"],
         },
     )
-    s1, main_out = timed([*IKE_SCAN, "-M", HOST])
-    s2, v2_out = timed([*IKE_SCAN, "--ikev2", HOST])
-    s3, aggressive_out = timed([*IKE_SCAN, "-A", "-M", "--id=bench@lab.test", HOST])
+    s1, main_out = timed([*IKE_SCAN, "-M", host])
+    s2, v2_out = timed([*IKE_SCAN, "--ikev2", host])
+    s3, aggressive_out = timed([*IKE_SCAN, "-A", "-M", "--id=bench@lab.test", host])
     suite = re.search(r"SA=\(Enc=(\S+)(?: KeyLength=(\d+))? Hash=(\S+) Group=(\d+)", main_out)
     asked = re.search(r"INVALID_KE_PAYLOAD", v2_out)
     results["ike-scan (-M, --ikev2, -A)"] = (
         s1 + s2 + s3,
         {
-            "ikev2": bool(asked) or "Handshake returned" in v2_out,
+            "ikev2": bool(asked) or "Handshake returned" in v2_out or "IKEv2)" in v2_out,
             "ikev1 suites": {suite.groups()} if suite else set(),
             "aggressive hash": "Hash(" in aggressive_out,
             "vids": vids(main_out) | vids(v2_out),
@@ -116,7 +121,7 @@ def run_once() -> dict[str, tuple[float, dict[str, object]]]:
     )
     if shutil.which("nmap"):
         seconds, out = timed(
-            ["nmap", "-n", "-sU", "-p", str(PORT), "--script", "ike-version", HOST]
+            ["nmap", "-n", "-sU", "-p", str(port), "--script", "ike-version", host]
         )
         vendor = re.search(r"vendor_id: (.+)", out)
         results["nmap --script ike-version"] = (
@@ -137,13 +142,21 @@ def main() -> int:
         subprocess.run(["bash", str(ROOT / "lab/ike/start.sh")], check=True)
         started_lab = True
     try:
-        runs = [run_once() for _ in range(args.repeat)]
+        for name, truth in TARGETS.items():
+            if "error" in truth or "host" not in truth:
+                continue
+            report(name, truth["host"], truth["port"], args.repeat)
     finally:
         if started_lab:
             subprocess.run(["bash", str(ROOT / "lab/ike/stop.sh")], check=False)
+    return 0
+
+
+def report(name: str, host: str, port: int, repeat: int) -> None:
+    runs = [run_once(host, port) for _ in range(repeat)]
     last = runs[-1]
     ours = last["protoaudit"][1]
-    print(f"IKE lab {HOST}:{PORT}, median of {args.repeat} runs\n")
+    print(f"\n### {name} ({host}:{port}), median of {repeat} runs\n")
     print(
         "| tool | time (s) | IKEv2 | IKEv1 Main Mode | Aggressive Mode PSK hash | vendor "
         "| everything it found is in protoaudit's |"
@@ -156,6 +169,8 @@ def main() -> int:
         if tool == "protoaudit":
             v1 = f"{len(suites)} PSK suites + methods" if isinstance(suites, set) else "n/a"
             v2 = f"enumerated ({ours['ikev2 transforms']} transforms, {ours['packets']} packets)"
+            if ours["ml-kem"]:
+                v2 += f"; ML-KEM additional key exchanges {ours['ml-kem']}"
             covered = "-"
         else:
             v1 = (
@@ -180,7 +195,6 @@ def main() -> int:
         vendor = found.get("vendor") or "-"
         print(f"| {tool} | {seconds:.2f} | {v2} | {v1} | {hash_cell} | {vendor} | {covered} |")
     print(f"\nprotoaudit: the responder answers IKE on UDP 4500 too: {ours['nat-t']}")
-    return 0
 
 
 if __name__ == "__main__":
