@@ -123,12 +123,18 @@ def audit(port: int, nat_t_port: int | None = None) -> tuple[list[Observation], 
     return sink, time.monotonic() - started
 
 
-def reply(request: bytes, payloads: tuple[Payload, ...], *, version: int = 2) -> bytes:
+def reply(
+    request: bytes,
+    payloads: tuple[Payload, ...],
+    *,
+    version: int = 2,
+    exchange_type: int | None = None,
+) -> bytes:
     return encode_message(
         initiator_spi=request[:8],
         responder_spi=b"R" * 8,
         major_version=version,
-        exchange_type=request[18],
+        exchange_type=request[18] if exchange_type is None else exchange_type,
         flags=0x20 if version == 2 else 0,
         message_id=0,
         payloads=payloads,
@@ -234,19 +240,7 @@ def test_no_proposal_chosen_everywhere_is_a_plain_answer(
     peer: Callable[[Answer], UdpPeer],
 ) -> None:
     def refuse(data: bytes) -> list[bytes]:
-        if data[17] == 0x20:
-            return [reply(data, (Notify(0, b"", 14, b""),))]
-        return [
-            encode_message(
-                initiator_spi=data[:8],
-                responder_spi=b"R" * 8,
-                major_version=1,
-                exchange_type=5,
-                flags=0,
-                message_id=0,
-                payloads=(V1Notification(1, 1, b"", 14, b""),),
-            )
-        ]
+        return [refuse_any(data)]
 
     hostile = peer(refuse)
     sink, _ = audit(hostile.port)
@@ -419,17 +413,7 @@ def main_mode_responder(accepts: set[tuple[int, int | None, int, int, int]]) -> 
             suite = suite_of(transform)
             if suite and astuple(suite) in accepts:
                 chosen = V1Proposal(1, 1, b"", (transform,))
-                return [
-                    encode_message(
-                        initiator_spi=data[:8],
-                        responder_spi=b"R" * 8,
-                        major_version=1,
-                        exchange_type=2,
-                        flags=0,
-                        message_id=0,
-                        payloads=(V1SecurityAssociation(1, 1, (chosen,)),),
-                    )
-                ]
+                return [reply(data, (V1SecurityAssociation(1, 1, (chosen,)),), version=1)]
         return [refuse_any(data)]
 
     return answer
@@ -444,15 +428,7 @@ def vars_of(suite: object) -> tuple[int | None, ...]:
 def refuse_any(data: bytes) -> bytes:
     if data[17] == 0x20:
         return reply(data, (Notify(0, b"", 14, b""),))
-    return encode_message(
-        initiator_spi=data[:8],
-        responder_spi=b"R" * 8,
-        major_version=1,
-        exchange_type=5,
-        flags=0,
-        message_id=0,
-        payloads=(V1Notification(1, 1, b"", 14, b""),),
-    )
+    return reply(data, (V1Notification(1, 1, b"", 14, b""),), version=1, exchange_type=5)
 
 
 def test_ikev1_suites_of_only_uncommon_values_are_all_found(

@@ -72,43 +72,38 @@ async def nat_traversal(
     """What one accepted request got on `channel` (connected to the NAT-T port, with the marker)."""
     port = channel.remote_address[1]
     before = channel.packets_sent
+    stop: V1Stop | V2Stop | None
     wanted = _v2_offer(v2)
     if wanted is not None:
         prober = V2Prober(channel, rng)
         choice = await prober.choose(*wanted)
-        if isinstance(choice, V2Stop):
-            status, detail = choice.status, choice.detail
-        elif isinstance(choice, NoProposal):
-            status, detail = "no-proposal", "NO_PROPOSAL_CHOSEN to the first choice of port 500"
-        else:
-            status, detail = "answered", ""
-        return IkeNatTraversal(
-            port=port,
-            status="error" if status == "budget" else status,
-            detail=detail,
-            version=2,
-            answers_ike=prober.answered,
-            cookie_required=prober.found.cookie_required,
-            packets_sent=channel.packets_sent - before,
-        )
-    if main_mode.accepted:
+        version, answered, cookie = 2, prober.answered, prober.found.cookie_required
+        refused = "NO_PROPOSAL_CHOSEN to the first choice of port 500"
+        stop = choice if isinstance(choice, V2Stop) else None
+        no_proposal = isinstance(choice, NoProposal)
+    elif main_mode.accepted:
         first = main_mode.accepted[0]
         suite = V1Suite(first.encryption, first.key_length, first.hash, first.auth, first.group)
         main = MainModeProber(channel, rng)
         answer = await main.ask([suite])
-        if isinstance(answer, V1Stop):
-            status, detail = answer.status, answer.detail
-        elif answer is None:
-            status, detail = "no-proposal", "NO-PROPOSAL-CHOSEN to a suite port 500 accepted"
-        else:
-            status, detail = "answered", ""
-        return IkeNatTraversal(
-            port=port,
-            status="error" if status == "budget" else status,
-            detail=detail,
-            version=1,
-            answers_ike=main.found.answered,
-            cookie_required=False,
-            packets_sent=channel.packets_sent - before,
-        )
-    return not_tried(port, "neither IKE version accepted a proposal on the audited port")
+        version, answered, cookie = 1, main.found.answered, False
+        refused = "NO-PROPOSAL-CHOSEN to a suite port 500 accepted"
+        stop = answer if isinstance(answer, V1Stop) else None
+        no_proposal = answer is None
+    else:
+        return not_tried(port, "neither IKE version accepted a proposal on the audited port")
+    if stop is not None:
+        status, detail = stop.status, stop.detail
+    elif no_proposal:
+        status, detail = "no-proposal", refused
+    else:
+        status, detail = "answered", ""
+    return IkeNatTraversal(
+        port=port,
+        status="error" if status == "budget" else status,
+        detail=detail,
+        version=version,
+        answers_ike=answered,
+        cookie_required=cookie,
+        packets_sent=channel.packets_sent - before,
+    )
