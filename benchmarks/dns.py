@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import protoaudit_venv
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SRC = ROOT / "src"
@@ -370,24 +372,6 @@ def protoaudit_verdict(doc: dict[str, Any], name: str, rrtype: str) -> Verdict:
 
 
 # --- running the tools -----------------------------------------------------------------------
-
-
-def refresh_protoaudit_venv() -> str:
-    """Install the checked-out code into benchmarks/.venv-protoaudit (before any timing)."""
-    pip = PROTOAUDIT_VENV / "bin" / "pip"
-    if not pip.exists():
-        return "no benchmarks/.venv-protoaudit (benchmarks/install.sh makes it)"
-    done = subprocess.run(
-        [str(pip), "install", "-q", "--disable-pip-version-check", str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-2:])
-        return f"pip install into benchmarks/.venv-protoaudit failed: {tail[:200]}"
-    return "benchmarks/.venv-protoaudit reinstalled from the checkout"
 
 
 def imports_dnssec(python: str, env: dict[str, str] | None = None) -> str | None:
@@ -1215,7 +1199,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     if os.environ.get(NETNS_ENV) != "1":
         if "protoaudit" in tools and not args.no_install:
             print("dns.py: pip install . into benchmarks/.venv-protoaudit", file=sys.stderr)
-            venv_note = refresh_protoaudit_venv()
+            venv_note = protoaudit_venv.refresh()
         elif "protoaudit" in tools:
             venv_note = "benchmarks/.venv-protoaudit not refreshed (--no-install)"
         if args.lab != "shared":

@@ -38,11 +38,11 @@ import sys
 import time
 from pathlib import Path
 
+import protoaudit_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = json.loads((ROOT / "lab" / "ike" / "ground_truth.json").read_text())["targets"]
 IKE_SCAN = ["ike-scan", "-s", "0", "-r", "2", "-t", "500"]
-VENV_PYTHON = ROOT / "benchmarks" / ".venv-protoaudit" / "bin" / "python"
-PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 PROTOAUDIT = """
 import asyncio, json, dataclasses
 from datetime import UTC, datetime
@@ -71,7 +71,7 @@ def vids(text: str) -> set[str]:
 
 def run_once(host: str, port: int) -> dict[str, tuple[float, dict[str, object]]]:
     results: dict[str, tuple[float, dict[str, object]]] = {}
-    seconds, out = timed([PYTHON, "-c", PROTOAUDIT.format(host=host, port=port)])
+    seconds, out = timed([protoaudit_venv.python(), "-c", PROTOAUDIT.format(host=host, port=port)])
     observations = {o["kind"]: o for o in json.loads(out)}
     v2, main, aggressive, nat_t = (
         observations["ike_v2_sa_init"],
@@ -135,6 +135,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(protoaudit_venv.refresh(), file=sys.stderr)
     started_lab = False
     if subprocess.run(
         ["bash", str(ROOT / "lab/ike/status.sh")], capture_output=True, check=False

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import protoaudit_venv
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRUTH = ROOT / "lab" / "openvpn" / "ground_truth.json"
@@ -115,7 +117,7 @@ def command(tool: str, truth: dict[str, Any], out: Path) -> list[str]:
     assert host == ONLY_HOST
     if tool == "protoaudit":
         target = f"openvpn://{host}:{port}/{transport}"
-        return [sys.executable, "-m", "protoaudit", "audit", target, "--json", str(out), "-q",
+        return [*protoaudit_venv.command(), "audit", target, "--json", str(out), "-q",
                 "--timeout", "2"]  # fmt: skip
     scan = ["-sU", "-sV"] if transport == "udp" else ["-sV"]
     if tool == "nmap-all":
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="leave out nmap --version-all")
     parser.add_argument("--repeat", type=int, default=3, help="protoaudit runs per target (median)")
     args = parser.parse_args(argv)
+    print(protoaudit_venv.refresh(), file=sys.stderr)
     truth: dict[str, Any] = json.loads(TRUTH.read_text())["targets"]
     names = args.targets.split(",") if args.targets else sorted(truth)
     tools = [tool for tool in args.tools.split(",") if tool and tool in TOOLS]

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import protoaudit_venv
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRUTH = ROOT / "lab" / "socks" / "ground_truth.json"
@@ -177,7 +179,7 @@ def command(tool: str, truth: dict[str, Any], out: Path) -> list[str]:
     address, target_port = TARGET_ADDRESS
     if tool == "protoaudit":
         return [
-            sys.executable, "-m", "protoaudit", "audit", f"socks5://{host}:{port}",
+            *protoaudit_venv.command(), "audit", f"socks5://{host}:{port}",
             "--socks-probe-target", f"{address}:{target_port}",
             "--json", str(out), "-q", "--timeout", "2",
         ]  # fmt: skip
@@ -297,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=3, help="runs per tool and target (median shown)"
     )
     args = parser.parse_args(argv)
+    print(protoaudit_venv.refresh(), file=sys.stderr)
     truth: dict[str, Any] = json.loads(TRUTH.read_text())["targets"]
     names = args.targets.split(",") if args.targets else sorted(truth)
     tools = [tool for tool in args.tools.split(",") if tool]
