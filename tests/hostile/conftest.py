@@ -6,7 +6,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
-from hostile_helpers import Handler, Peer
+from hostile_helpers import Answer, Handler, Peer, UdpPeer
 
 
 @pytest.fixture
@@ -34,3 +34,18 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+@pytest.fixture
+def udp() -> Iterator[Callable[[Answer], UdpPeer]]:
+    """Start UDP peers (hostile_helpers.UdpPeer); all stopped after the test."""
+    peers: list[UdpPeer] = []
+
+    def start(answer: Answer) -> UdpPeer:
+        made = UdpPeer(answer)
+        peers.append(made)
+        return made
+
+    yield start
+    for made in peers:
+        made.stop()

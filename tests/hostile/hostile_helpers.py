@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -299,3 +300,41 @@ async def stall_until_hangup(reader: asyncio.StreamReader) -> None:
 def is_safe_text(text: str) -> bool:
     """Printable ASCII only (and our ellipsis): nothing a terminal would act on."""
     return all(" " <= character <= "~" or character == "\u2026" for character in text)
+
+
+Answer = Callable[[bytes], list[bytes]]  # a datagram received -> the datagrams sent back
+
+
+class UdpPeer:
+    """A UDP server on 127.0.0.1 in a thread: `answer(datagram)` gives what it sends back."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self.port: int = self._socket.getsockname()[1]
+        self.received = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                datagram, sender = self._socket.recvfrom(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.received += 1
+            for reply in self._answer(datagram):
+                try:
+                    self._socket.sendto(reply, sender)
+                except OSError:
+                    break
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._socket.close()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import astuple
 from datetime import UTC, datetime
 
 import pytest
+from hostile_helpers import Answer, UdpPeer
 
 from protoaudit.engine.limits import Limiter
 from protoaudit.engine.transport import Timeouts
@@ -49,52 +49,7 @@ from protoaudit.proto.ike.payloads import (
     V1SecurityAssociation,
 )
 
-Answer = Callable[[bytes], list[bytes]]  # request -> datagrams to send back
 TIMEOUT = 0.2
-
-
-class UdpPeer:
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port: int = self.sock.getsockname()[1]
-        self.received = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, sender = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.received += 1
-            for reply in self.answer(data):
-                self.sock.sendto(reply, sender)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def peer() -> Iterator[Callable[[Answer], UdpPeer]]:
-    peers: list[UdpPeer] = []
-
-    def start(answer: Answer) -> UdpPeer:
-        made = UdpPeer(answer)
-        peers.append(made)
-        return made
-
-    yield start
-    for made in peers:
-        made.stop()
 
 
 def closed_port() -> int:
@@ -147,9 +102,9 @@ def v2_only(answer: Answer) -> Answer:
 
 
 def test_a_silent_port_ends_as_no_answer_in_bounded_time(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
-    silent = peer(lambda _: [])
+    silent = udp(lambda _: [])
     sink, elapsed = audit(silent.port)
     (failure,) = [o for o in sink if isinstance(o, ConnectionFailure)]
     assert failure.reason == "timeout"
@@ -185,9 +140,9 @@ def test_a_closed_port_is_refused_at_once() -> None:
     ],
 )
 def test_malformed_answers_are_observations(
-    peer: Callable[[Answer], UdpPeer], name: str, answer: Answer
+    udp: Callable[[Answer], UdpPeer], name: str, answer: Answer
 ) -> None:
-    hostile = peer(answer)
+    hostile = udp(answer)
     sink, elapsed = audit(hostile.port)
     failures = [o for o in sink if isinstance(o, ProbeFailure)]
     assert failures, name
@@ -197,8 +152,8 @@ def test_malformed_answers_are_observations(
     assert elapsed < 1
 
 
-def test_endless_cookies_end_the_exchange(peer: Callable[[Answer], UdpPeer]) -> None:
-    hostile = peer(v2_only(lambda data: [reply(data, (Notify(0, b"", 16390, b"c" * 16),))]))
+def test_endless_cookies_end_the_exchange(udp: Callable[[Answer], UdpPeer]) -> None:
+    hostile = udp(v2_only(lambda data: [reply(data, (Notify(0, b"", 16390, b"c" * 16),))]))
     sink, _ = audit(hostile.port)
     v2 = next(o for o in sink if isinstance(o, IkeV2SaInit))
     assert v2.status == "error"
@@ -206,8 +161,8 @@ def test_endless_cookies_end_the_exchange(peer: Callable[[Answer], UdpPeer]) -> 
     assert v2.packets_sent == 2
 
 
-def test_invalid_ke_for_a_group_never_offered_stops(peer: Callable[[Answer], UdpPeer]) -> None:
-    hostile = peer(
+def test_invalid_ke_for_a_group_never_offered_stops(udp: Callable[[Answer], UdpPeer]) -> None:
+    hostile = udp(
         v2_only(lambda data: [reply(data, (Notify(0, b"", 17, (999).to_bytes(2, "big")),))])
     )
     sink, _ = audit(hostile.port)
@@ -217,32 +172,32 @@ def test_invalid_ke_for_a_group_never_offered_stops(peer: Callable[[Answer], Udp
     assert hostile.received <= 4
 
 
-def test_invalid_ke_without_a_group_is_malformed(peer: Callable[[Answer], UdpPeer]) -> None:
-    hostile = peer(v2_only(lambda data: [reply(data, (Notify(0, b"", 17, b"\x00"),))]))
+def test_invalid_ke_without_a_group_is_malformed(udp: Callable[[Answer], UdpPeer]) -> None:
+    hostile = udp(v2_only(lambda data: [reply(data, (Notify(0, b"", 17, b"\x00"),))]))
     sink, _ = audit(hostile.port)
     assert next(o for o in sink if isinstance(o, IkeV2SaInit)).status == "malformed"
 
 
 def test_a_flood_for_other_exchanges_is_ignored_and_bounded(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     def flood(data: bytes) -> list[bytes]:
         other = b"X" * 8 + data[8:]
         return [reply(other, (Notify(0, b"", 14, b""),))] * 50
 
-    hostile = peer(flood)
+    hostile = udp(flood)
     sink, elapsed = audit(hostile.port)
     assert any(isinstance(o, ConnectionFailure) and o.reason == "timeout" for o in sink)
     assert elapsed < 3
 
 
 def test_no_proposal_chosen_everywhere_is_a_plain_answer(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     def refuse(data: bytes) -> list[bytes]:
         return [refuse_any(data)]
 
-    hostile = peer(refuse)
+    hostile = udp(refuse)
     sink, _ = audit(hostile.port)
     assert next(o for o in sink if isinstance(o, IkeV2SaInit)).status == "no-proposal"
     main = next(o for o in sink if isinstance(o, IkeV1MainMode))
@@ -291,7 +246,7 @@ def behind_marker(answer: Answer) -> Answer:
 
 
 def test_an_answer_without_the_marker_on_the_nat_t_port_is_malformed(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given a responder on the NAT-T port that answers as if it were port 500
     seen: list[bytes] = []
@@ -300,7 +255,7 @@ def test_an_answer_without_the_marker_on_the_nat_t_port_is_malformed(
         seen.append(data)
         return v2_only(choose_v2)(data[4:])
 
-    hostile = peer(unmarked)
+    hostile = udp(unmarked)
 
     # When that port is audited
     sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
@@ -324,9 +279,9 @@ def test_an_answer_without_the_marker_on_the_nat_t_port_is_malformed(
     ],
 )
 def test_garbage_on_the_nat_t_port_is_malformed(
-    peer: Callable[[Answer], UdpPeer], name: str, answer: Answer
+    udp: Callable[[Answer], UdpPeer], name: str, answer: Answer
 ) -> None:
-    hostile = peer(answer)
+    hostile = udp(answer)
     sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
     v2 = next(o for o in sink if isinstance(o, IkeV2SaInit))
     assert v2.status == "malformed", name
@@ -335,10 +290,10 @@ def test_garbage_on_the_nat_t_port_is_malformed(
 
 
 def test_nat_keepalives_are_skipped_not_taken_for_answers(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given a NAT-T port that only ever sends NAT-keepalives (one 0xFF byte)
-    hostile = peer(lambda data: [b"\xff"] * 3)
+    hostile = udp(lambda data: [b"\xff"] * 3)
 
     # When it is audited
     sink, elapsed = audit(hostile.port, nat_t_port=hostile.port)
@@ -352,11 +307,11 @@ def test_nat_keepalives_are_skipped_not_taken_for_answers(
 
 
 def test_a_silent_nat_t_port_is_recorded_not_an_error(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given a responder that accepts one IKEv2 suite on "port 500", and a silent "4500"
-    responder = peer(v2_only(choose_v2))
-    silent = peer(lambda _: [])
+    responder = udp(v2_only(choose_v2))
+    silent = udp(lambda _: [])
 
     # When port 500 is audited
     sink, _ = audit(responder.port, nat_t_port=silent.port)
@@ -381,10 +336,10 @@ def test_a_silent_nat_t_port_is_recorded_not_an_error(
     ],
 )
 def test_what_the_nat_t_port_answers_is_recorded_in_bounds(
-    peer: Callable[[Answer], UdpPeer], name: str, answer: Answer, status: str, answers: bool
+    udp: Callable[[Answer], UdpPeer], name: str, answer: Answer, status: str, answers: bool
 ) -> None:
-    responder = peer(v2_only(choose_v2))
-    nat_t_peer = peer(answer)
+    responder = udp(v2_only(choose_v2))
+    nat_t_peer = udp(answer)
     sink, elapsed = audit(responder.port, nat_t_port=nat_t_peer.port)
     nat_t = next(o for o in sink if isinstance(o, IkeNatTraversal))
     assert (nat_t.status, nat_t.answers_ike) == (status, answers), name
@@ -432,10 +387,10 @@ def refuse_any(data: bytes) -> bytes:
 
 
 def test_ikev1_suites_of_only_uncommon_values_are_all_found(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given a responder whose only suites share no value with the common ones
-    responder = peer(main_mode_responder(UNCOMMON_V1))
+    responder = udp(main_mode_responder(UNCOMMON_V1))
 
     # When it is audited
     sink, _ = audit(responder.port)
@@ -449,9 +404,9 @@ def test_ikev1_suites_of_only_uncommon_values_are_all_found(
 
 
 def test_a_main_mode_that_refuses_everything_costs_a_bounded_sweep(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
-    responder = peer(main_mode_responder(set()))
+    responder = udp(main_mode_responder(set()))
     sink, _ = audit(responder.port)
     main = next(o for o in sink if isinstance(o, IkeV1MainMode))
     assert (main.status, main.accepted) == ("no-proposal", ())
@@ -526,8 +481,8 @@ def rfc9370_responder(configs: list[Config], *, legacy: bool = False) -> Answer:
     return v2_only(answer)
 
 
-def v2_audit(peer: Callable[[Answer], UdpPeer], configs: list[Config], **kw: bool) -> IkeV2SaInit:
-    responder = peer(rfc9370_responder(configs, **kw))
+def v2_audit(udp: Callable[[Answer], UdpPeer], configs: list[Config], **kw: bool) -> IkeV2SaInit:
+    responder = udp(rfc9370_responder(configs, **kw))
     sink, _ = audit(responder.port)
     assert not [o for o in sink if isinstance(o, ProbeFailure)]
     seen = next(o for o in sink if isinstance(o, IkeV2SaInit))
@@ -536,14 +491,14 @@ def v2_audit(peer: Callable[[Answer], UdpPeer], configs: list[Config], **kw: boo
 
 
 def test_a_responder_that_requires_ml_kem_is_enumerated(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given strongSwan's aes256gcm16-prfsha384-x25519-ke1_mlkem768, which refuses any
     # proposal without ML-KEM-768 in ADDKE1
     config = {**GCM256_SHA384_X25519, 6: ((36, None),)}
 
     # When it is audited
-    seen = v2_audit(peer, [config])
+    seen = v2_audit(udp, [config])
 
     # Then the offers carried ADDKE, so it answered: the whole suite, ML-KEM-768 in ADDKE1
     # (also in the first choice), and that it takes no IKE SA without it
@@ -559,12 +514,12 @@ def test_a_responder_that_requires_ml_kem_is_enumerated(
 
 
 def test_an_optional_ml_kem_shows_in_the_first_choice(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given ke1_mlkem768-ke1_none beside a classic suite: ML-KEM whenever it is offered
     optional = {**GCM256_SHA384_X25519, 6: ((36, None), (NONE, None))}
 
-    seen = v2_audit(peer, [optional, CBC128_SHA256_MODP2048])
+    seen = v2_audit(udp, [optional, CBC128_SHA256_MODP2048])
 
     assert (seen.status, seen.complete) == ("enumerated", True)
     assert seen.first_choice is not None
@@ -575,7 +530,7 @@ def test_an_optional_ml_kem_shows_in_the_first_choice(
     assert set(seen.key_exchange) == {31, 14}
 
 
-def test_addke2_on_another_proposal_is_found(peer: Callable[[Answer], UdpPeer]) -> None:
+def test_addke2_on_another_proposal_is_found(udp: Callable[[Answer], UdpPeer]) -> None:
     # Given a responder whose first suite has no additional exchange, and whose second
     # takes ML-KEM-1024 or -768 in ADDKE2 only (ADDKE1 NONE)
     second: Config = {
@@ -586,7 +541,7 @@ def test_addke2_on_another_proposal_is_found(peer: Callable[[Answer], UdpPeer]) 
         7: ((37, None), (36, None), (NONE, None)),
     }
 
-    seen = v2_audit(peer, [GCM256_SHA384_X25519, second])
+    seen = v2_audit(udp, [GCM256_SHA384_X25519, second])
 
     # Then both ADDKE2 methods are found, in that type, though the first choice has none
     assert (seen.status, seen.complete) == ("enumerated", True)
@@ -599,10 +554,10 @@ def test_addke2_on_another_proposal_is_found(peer: Callable[[Answer], UdpPeer]) 
 
 
 def test_a_responder_that_predates_rfc_9370_answers_the_copy_without(
-    peer: Callable[[Answer], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # Given a responder that refuses every proposal with a transform type it does not know
-    seen = v2_audit(peer, [GCM256_SHA384_X25519, CBC128_SHA256_MODP2048], legacy=True)
+    seen = v2_audit(udp, [GCM256_SHA384_X25519, CBC128_SHA256_MODP2048], legacy=True)
 
     # Then the copies without ADDKE are what it answers, and nothing is found beyond them
     assert (seen.status, seen.complete) == ("enumerated", True)

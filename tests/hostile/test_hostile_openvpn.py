@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,8 +23,10 @@ from datetime import UTC, datetime
 import pytest
 from hostile_helpers import (
     ACCEPTED_SUITES,
+    Answer,
     Handler,
     Peer,
+    UdpPeer,
     choose_suite,
     handshake_record,
     server_hello,
@@ -54,60 +54,10 @@ from protoaudit.proto.tls.hello import ClientHello
 Serve = Callable[[Handler], Peer]
 Reader = asyncio.StreamReader
 Writer = asyncio.StreamWriter
-Respond = Callable[[bytes], list[bytes]]
 TIMEOUT = 0.3
 BOUND = 6 * TIMEOUT + 1.5
 SERVER_SESSION = b"HOSTILE!"
 ESCAPES = b"\x1b[2J\x1b]0;owned\x07"
-
-
-class UdpPeer:
-    """A UDP server on 127.0.0.1: `respond(datagram)` gives the datagrams sent back."""
-
-    def __init__(self, respond: Respond) -> None:
-        self._respond = respond
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.settimeout(0.05)
-        self.port: int = self._socket.getsockname()[1]
-        self._stop = threading.Event()
-        self.received = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                datagram, address = self._socket.recvfrom(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.received += 1
-            for reply in self._respond(datagram):
-                try:
-                    self._socket.sendto(reply, address)
-                except OSError:
-                    break
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self._socket.close()
-
-
-@pytest.fixture
-def udp() -> object:
-    peers: list[UdpPeer] = []
-
-    def start(respond: Respond) -> UdpPeer:
-        peer = UdpPeer(respond)
-        peers.append(peer)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.stop()
 
 
 def strings(value: object) -> list[str]:
@@ -169,7 +119,7 @@ def server_control(client: ControlPacket, packet_id: int, payload: bytes) -> byt
     ).encode()
 
 
-def openvpn_like(after_reset: Callable[[ControlPacket], list[bytes]]) -> Respond:
+def openvpn_like(after_reset: Callable[[ControlPacket], list[bytes]]) -> Answer:
     """Answers V2 resets properly; hands every later control packet to `after_reset`."""
 
     def respond(datagram: bytes) -> list[bytes]:
@@ -188,7 +138,7 @@ def openvpn_like(after_reset: Callable[[ControlPacket], list[bytes]]) -> Respond
 # --- UDP -------------------------------------------------------------------------------
 
 
-def test_udp_silence_is_the_hmac_firewall(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_silence_is_the_hmac_firewall(udp: Callable[[Answer], UdpPeer]) -> None:
     peer = udp(lambda _: [])
     found = probe(peer.port, "udp")
     assert {o.outcome for o in resets(found).values()} == {"silent"}
@@ -196,7 +146,7 @@ def test_udp_silence_is_the_hmac_firewall(udp: Callable[[Respond], UdpPeer]) -> 
     assert [f.id for f in evaluate(found, OPENVPN_RULES)] == ["openvpn.hmac_firewall"]
 
 
-def test_udp_garbage(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_garbage(udp: Callable[[Answer], UdpPeer]) -> None:
     peer = udp(lambda _: [b"HTTP/1.0 200 OK\r\n" + ESCAPES])
     found = probe(peer.port, "udp")
     v2 = resets(found)[Opcode.P_CONTROL_HARD_RESET_CLIENT_V2]
@@ -211,19 +161,19 @@ def test_udp_refused(free_port: int) -> None:
     assert (failure.stage, failure.reason) == ("openvpn", "refused")
 
 
-def test_udp_a_datagram_larger_than_any_packet(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_a_datagram_larger_than_any_packet(udp: Callable[[Answer], UdpPeer]) -> None:
     peer = udp(lambda _: [bytes([8 << 3]) + bytes(60000)])
     v2 = resets(probe(peer.port, "udp"))[Opcode.P_CONTROL_HARD_RESET_CLIENT_V2]
     assert v2.outcome == "malformed"
 
 
-def test_udp_a_flood_of_data_packets(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_a_flood_of_data_packets(udp: Callable[[Answer], UdpPeer]) -> None:
     peer = udp(lambda _: [bytes([9 << 3]) + bytes(1200)] * 200)
     v2 = resets(probe(peer.port, "udp"))[Opcode.P_CONTROL_HARD_RESET_CLIENT_V2]
     assert v2.outcome == "malformed"  # a data packet where a reset was due
 
 
-def test_udp_a_reset_with_the_wrong_packet_id(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_a_reset_with_the_wrong_packet_id(udp: Callable[[Answer], UdpPeer]) -> None:
     def respond(datagram: bytes) -> list[bytes]:
         packet = decode_packet(datagram)
         assert isinstance(packet, ControlPacket)
@@ -235,7 +185,7 @@ def test_udp_a_reset_with_the_wrong_packet_id(udp: Callable[[Respond], UdpPeer])
 
 
 def test_udp_answers_the_reset_then_forgets_the_session(
-    udp: Callable[[Respond], UdpPeer],
+    udp: Callable[[Answer], UdpPeer],
 ) -> None:
     # It answers every reset, ours sent again too, as a new client's: OpenVPN's way
     # of saying it dropped the session, read as such without waiting out the timeout
@@ -250,7 +200,7 @@ def test_udp_answers_the_reset_then_forgets_the_session(
     assert handshake.certificates == ()
 
 
-def test_udp_keeps_the_session_and_stalls(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_keeps_the_session_and_stalls(udp: Callable[[Answer], UdpPeer]) -> None:
     # It acknowledges our reset sent again (the session is there) and says nothing more:
     # only the read timeout ends each exchange
     answered: set[bytes] = set()
@@ -275,7 +225,7 @@ def test_udp_keeps_the_session_and_stalls(udp: Callable[[Respond], UdpPeer]) -> 
     assert handshake.detail.startswith("timeout")
 
 
-def test_udp_answers_the_hello_with_garbage(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_answers_the_hello_with_garbage(udp: Callable[[Answer], UdpPeer]) -> None:
     def garbage(client: ControlPacket) -> list[bytes]:
         return [server_control(client, 1, b"\x16\x03\x03\xff\xff" + ESCAPES)]
 
@@ -289,7 +239,7 @@ def test_udp_answers_the_hello_with_garbage(udp: Callable[[Respond], UdpPeer]) -
     assert handshake.detail.startswith("TLS:")
 
 
-def test_udp_repeats_its_reset_forever(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_repeats_its_reset_forever(udp: Callable[[Answer], UdpPeer]) -> None:
     def repeat(client: ControlPacket) -> list[bytes]:
         return [server_reset(client)] * 100
 
@@ -335,7 +285,7 @@ class TlsOverUdp:
         return [server_control(packet, 1, handshake_record(server_hello(suite)))]
 
 
-def test_udp_picks_a_suite_it_was_not_offered(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_picks_a_suite_it_was_not_offered(udp: Callable[[Answer], UdpPeer]) -> None:
     # The full offer has its favourite, so TLS 1.2 works; enumeration then catches it out
     found = probe(udp(TlsOverUdp(lambda _: 0xC02F, answered_resets=1000)).port, "udp")
     versions = {o.version: o for o in found if isinstance(o, OpenVpnTlsVersion)}
@@ -351,14 +301,14 @@ def test_udp_picks_a_suite_it_was_not_offered(udp: Callable[[Respond], UdpPeer])
     assert not any(isinstance(o, CipherSuiteSupport) for o in found)
 
 
-def test_udp_suites_through_the_channel(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_suites_through_the_channel(udp: Callable[[Answer], UdpPeer]) -> None:
     # The same peer, honest: both suites, in its order
     found = probe(udp(TlsOverUdp(choose_suite, answered_resets=1000)).port, "udp")
     (support,) = [o for o in found if isinstance(o, CipherSuiteSupport)]
     assert (support.version, support.server_order) == (ProtocolVersion.TLS1_2, ACCEPTED_SUITES)
 
 
-def test_udp_stops_answering_resets_mid_enumeration(udp: Callable[[Respond], UdpPeer]) -> None:
+def test_udp_stops_answering_resets_mid_enumeration(udp: Callable[[Answer], UdpPeer]) -> None:
     # Six resets answered (the V2 probe, four versions, the handshake), then silence:
     # the enumeration says so instead of taking the silence for refusals
     found = probe(udp(TlsOverUdp(choose_suite, answered_resets=6)).port, "udp")

@@ -40,16 +40,13 @@ import contextlib
 import dataclasses
 import functools
 import os
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography import x509
 from OpenSSL import SSL
 
-from protoaudit.engine.transport import Connection
 from protoaudit.errors import DecodeError, TransportError
 from protoaudit.observations import (
     CertificateInfo,
@@ -60,6 +57,7 @@ from protoaudit.observations import (
 )
 from protoaudit.observations_openvpn import OpenVpnReset, OpenVpnTlsHandshake, OpenVpnTlsVersion
 from protoaudit.probes.context import ProbeContext
+from protoaudit.probes.openvpn_link import PREFIX_SHOWN, Link, open_link
 from protoaudit.probes.tls.ciphers import probe_cipher_suites
 from protoaudit.probes.tls.exchange import Abandoned, HelloOutcome, HelloReader, send_hello
 from protoaudit.probes.tls.groups import probe_tls12_key_exchange, probe_tls13_groups
@@ -71,7 +69,7 @@ from protoaudit.proto.openvpn.channel import (
     SessionGone,
     TlsDataReceived,
 )
-from protoaudit.proto.openvpn.packets import Opcode, StreamDeframer, frame, opcode_name
+from protoaudit.proto.openvpn.packets import Opcode, opcode_name
 from protoaudit.proto.tls.constants import ProtocolVersion, version_name
 from protoaudit.registry import tls as registry
 from protoaudit.sanitize import quote_bytes
@@ -91,139 +89,9 @@ ALIVE_CHECK_MIN = 0.1  # seconds of silence before asking whether the session is
 ALIVE_CHECK_ROUND_TRIPS = 4
 V3_PATIENCE_MIN = 1.0  # seconds
 V3_PATIENCE_ROUND_TRIPS = 20
-MAX_QUEUED_DATAGRAMS = 64
 MAX_DETAIL = 300
-PREFIX_SHOWN = 48  # bytes of a non-OpenVPN answer quoted in a detail
 # Security level 0 and every suite: an old server's chain must still come back.
 _CIPHERS = b"ALL:eNULL:!aNULL:@SECLEVEL=0"
-
-
-# --- links: one packet at a time over UDP or TCP ---------------------------------------------
-
-
-class _Link(Protocol):
-    retransmits: bool
-    received_prefix: bytes  # the first bytes received, for saying what a non-server sent
-
-    async def send(self, packet: bytes) -> None: ...
-
-    async def receive(self, timeout: float) -> bytes: ...
-
-
-def _os_kind(error: OSError) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return TransportError.REFUSED
-    if isinstance(error, ConnectionResetError):
-        return TransportError.RESET
-    return TransportError.UNREACHABLE
-
-
-def _silence(timeout: float) -> TransportError:
-    return TransportError(TransportError.TIMEOUT, f"no answer within {timeout:g}s")
-
-
-class _UdpLink(asyncio.DatagramProtocol):
-    """A connected UDP socket: datagrams from the target only, queued and counted."""
-
-    retransmits = True
-
-    def __init__(self, budget: int) -> None:
-        self._queue: deque[bytes] = deque()
-        self._error: OSError | None = None
-        self._wake = asyncio.Event()
-        self._budget = budget
-        self.transport: asyncio.DatagramTransport | None = None
-        self.received_prefix = b""
-
-    def datagram_received(self, data: bytes, _address: tuple[str | object, ...]) -> None:
-        if not self.received_prefix:
-            self.received_prefix = data[:PREFIX_SHOWN]
-        self._budget -= len(data)
-        if len(self._queue) < MAX_QUEUED_DATAGRAMS:  # beyond: dropped, as a busy kernel would
-            self._queue.append(data)
-        self._wake.set()
-
-    def error_received(self, exc: Exception) -> None:
-        if isinstance(exc, OSError):
-            self._error = exc
-        self._wake.set()
-
-    async def send(self, packet: bytes) -> None:
-        assert self.transport is not None
-        if self._error is not None:
-            raise TransportError(_os_kind(self._error), os.strerror(self._error.errno or 0))
-        self.transport.sendto(packet)
-
-    async def receive(self, timeout: float) -> bytes:
-        try:
-            async with asyncio.timeout(max(timeout, 0)):
-                while not self._queue:
-                    if self._error is not None:
-                        error = self._error
-                        raise TransportError(_os_kind(error), os.strerror(error.errno or 0))
-                    self._wake.clear()
-                    await self._wake.wait()
-        except TimeoutError as error:
-            raise TransportError(
-                TransportError.TIMEOUT, f"no answer within {timeout:g}s"
-            ) from error
-        if self._budget < 0:
-            raise TransportError(TransportError.TOO_LARGE, "peer sent more than the byte limit")
-        return self._queue.popleft()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-
-class _TcpLink:
-    retransmits = False
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._deframer = StreamDeframer()
-        self.received_prefix = b""
-
-    async def send(self, packet: bytes) -> None:
-        await self._connection.send(frame(packet))
-
-    async def receive(self, timeout: float) -> bytes:
-        try:
-            async with asyncio.timeout(max(timeout, 0)):
-                while (packet := self._deframer.next_packet()) is None:
-                    data = await self._connection.receive()
-                    if len(self.received_prefix) < PREFIX_SHOWN:
-                        self.received_prefix += data[: PREFIX_SHOWN - len(self.received_prefix)]
-                    self._deframer.feed(data)
-        except TimeoutError as error:
-            raise TransportError(
-                TransportError.TIMEOUT, f"no answer within {timeout:g}s"
-            ) from error
-        return packet
-
-
-@asynccontextmanager
-async def _link(context: ProbeContext, transport: str) -> AsyncIterator[_Link]:
-    if transport == "tcp":
-        async with context.connection() as connection:
-            yield _TcpLink(connection)
-        return
-    async with context.limiter.slot(context.address):
-        loop = asyncio.get_running_loop()
-        protocol = _UdpLink(context.max_bytes)
-        try:
-            async with asyncio.timeout(context.timeouts.connect):
-                protocol.transport, _ = await loop.create_datagram_endpoint(
-                    lambda: protocol, remote_addr=(context.address, context.port)
-                )
-        except TimeoutError as error:
-            raise TransportError(TransportError.TIMEOUT, "UDP socket setup stalled") from error
-        except OSError as error:
-            raise TransportError(_os_kind(error), f"{context.address}: {error}") from error
-        try:
-            yield protocol
-        finally:
-            protocol.close()
 
 
 # --- the reset, and TLS through the channel ------------------------------------------------
@@ -238,7 +106,7 @@ class _Reset:
     round_trip: float = 0.0  # seconds from our (last) reset to the answer
 
 
-def _malformed(link: _Link, error: DecodeError) -> str:
+def _malformed(link: Link, error: DecodeError) -> str:
     """A decode failure in words, quoting (escaped) what the peer sent first."""
     words = f"{error.field}: {error.reason}"
     if link.received_prefix:
@@ -246,13 +114,13 @@ def _malformed(link: _Link, error: DecodeError) -> str:
     return words[:MAX_DETAIL]
 
 
-async def _send_all(link: _Link, packets: list[bytes]) -> None:
+async def _send_all(link: Link, packets: list[bytes]) -> None:
     for packet in packets:
         await link.send(packet)
 
 
 async def _open(
-    context: ProbeContext, link: _Link, channel: ControlChannel, result: _Reset
+    context: ProbeContext, link: Link, channel: ControlChannel, result: _Reset
 ) -> _Reset:
     """Send the reset (again, over UDP, halfway through the wait) and read the answer.
 
@@ -308,7 +176,7 @@ class _TlsSide(Protocol):
 
 
 async def _pump(
-    context: ProbeContext, link: _Link, channel: ControlChannel, side: _TlsSide, round_trip: float
+    context: ProbeContext, link: Link, channel: ControlChannel, side: _TlsSide, round_trip: float
 ) -> str:
     """Move TLS bytes both ways until `side` is done; "" then, else why it stopped.
 
@@ -378,7 +246,7 @@ async def _session(
     channel = ControlChannel(os.urandom(8), reset_opcode=reset)
     result, stopped = result or _Reset(), ""
     try:
-        async with _link(context, transport) as link:
+        async with open_link(context, transport) as link:
             await _open(context, link, channel, result)
             if side is not None and result.reply is not None:
                 stopped = await _pump(context, link, channel, side, result.round_trip)
