@@ -47,3 +47,20 @@ wait_gone() {  # PID...
     done
     return 1
 }
+
+# --- Debian packages, for the sub-labs' install.sh ------------------------------------
+
+lab_installed() {  # PACKAGE
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+lab_apt_install() {  # PACKAGE...: the package lists are read first when there are none
+    export DEBIAN_FRONTEND=noninteractive
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+        apt-get update
+    fi
+    apt-get install -y --no-install-recommends "$@" || {
+        apt-get update  # stale lists: a version vanished from the mirror
+        apt-get install -y --no-install-recommends "$@"
+    }
+}

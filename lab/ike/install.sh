@@ -8,6 +8,8 @@
 # RFC 9370), built by debootstrap from deb.debian.org into $IKE_PQ_ROOT
 # (/var/cache/protoaudit/ike-trixie; ~50 s and ~300 MB once, nothing after).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/ike.sh"
 
@@ -26,26 +28,15 @@ PACKAGES=(
     iproute2 util-linux jq procps
 )
 
-installed() {  # PACKAGE
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
+    lab_installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-        apt-get update
-    fi
-    apt-get install -y --no-install-recommends "${missing[@]}" || {
-        apt-get update  # stale lists: a version vanished from the mirror
-        apt-get install -y --no-install-recommends "${missing[@]}"
-    }
+    lab_apt_install "${missing[@]}"
 fi
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || { echo "ike/install.sh: package $p did not install" >&2; exit 1; }
+    lab_installed "$p" || { echo "ike/install.sh: package $p did not install" >&2; exit 1; }
 done
 echo "ike/install.sh: ike-lab packages present: ${PACKAGES[*]}"
 

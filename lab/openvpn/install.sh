@@ -5,6 +5,8 @@
 # without a config in /etc/openvpn; if one is running after installing, it is
 # stopped.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "openvpn/install.sh: must run as root (apt-get install)" >&2
@@ -19,26 +21,15 @@ PACKAGES=(
     jq procps util-linux
 )
 
-installed() {  # PACKAGE
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
+    lab_installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-        apt-get update
-    fi
-    apt-get install -y --no-install-recommends "${missing[@]}" || {
-        apt-get update  # stale lists: a version vanished from the mirror
-        apt-get install -y --no-install-recommends "${missing[@]}"
-    }
+    lab_apt_install "${missing[@]}"
 fi
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || { echo "openvpn/install.sh: package $p did not install" >&2; exit 1; }
+    lab_installed "$p" || { echo "openvpn/install.sh: package $p did not install" >&2; exit 1; }
 done
 # Server mode needs a tun device; containers sometimes lack the node.
 if [[ ! -c /dev/net/tun ]]; then

@@ -6,6 +6,8 @@
 # from starting, and elsewhere its default config (no internal address) makes
 # it exit at once. If one is running after installing, it is stopped.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 # shellcheck source-path=SCRIPTDIR source=targets.env
 source "$(dirname "$0")/targets.env"
 
@@ -23,30 +25,19 @@ PACKAGES=(
     jq procps iproute2 util-linux passwd
 )
 
-installed() {  # PACKAGE
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
+    lab_installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-        apt-get update
-    fi
-    apt-get install -y --no-install-recommends "${missing[@]}" || {
-        apt-get update  # stale lists: a version vanished from the mirror
-        apt-get install -y --no-install-recommends "${missing[@]}"
-    }
+    lab_apt_install "${missing[@]}"
     if [[ -d /run/systemd/system ]] && systemctl is-active --quiet danted 2>/dev/null; then
         echo "socks/install.sh: the package started the system danted; stopping and disabling it"
         systemctl disable --now danted || true
     fi
 fi
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || { echo "socks/install.sh: package $p did not install" >&2; exit 1; }
+    lab_installed "$p" || { echo "socks/install.sh: package $p did not install" >&2; exit 1; }
 done
 
 # Dante's username method checks system accounts (getpwnam, crypt(3)). The

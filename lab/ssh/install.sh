@@ -15,6 +15,8 @@
 # - turns the r-services off in /etc/inetd.conf (update-inetd --disable), so
 #   that no system inetd ever serves them on every interface.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "ssh/install.sh: must run as root (apt-get install)" >&2
@@ -34,28 +36,18 @@ PACKAGES=(
 )
 SYSTEM_PORTS='( sport = :22 or sport = :23 or sport = :512 or sport = :513 or sport = :514 )'
 
-installed() {  # PACKAGE
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
 listeners() {  # "process port" of whatever listens on the system services' ports
     ss -Hltnp "$SYSTEM_PORTS" 2>/dev/null |
         sed -n 's/.*:\([0-9]*\) .*users:(("\([^"]*\)".*/\2 \1/p' | sort -u
 }
 
-export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
+    lab_installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
     before=$(listeners)
-    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-        apt-get update
-    fi
-    apt-get install -y --no-install-recommends "${missing[@]}" || {
-        apt-get update  # stale lists: a version vanished from the mirror
-        apt-get install -y --no-install-recommends "${missing[@]}"
-    }
+    lab_apt_install "${missing[@]}"
     # What the installation started (listening now, not before) is stopped and
     # kept from starting at boot.
     while read -r proc port; do
@@ -78,7 +70,7 @@ if ((${#missing[@]})); then
     done < <(listeners)
 fi
 for p in "${PACKAGES[@]}"; do
-    installed "$p" || { echo "ssh/install.sh: package $p did not install" >&2; exit 1; }
+    lab_installed "$p" || { echo "ssh/install.sh: package $p did not install" >&2; exit 1; }
 done
 
 # rsh-server's postinst enables these for the system inetd; the lab never
