@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -145,20 +144,10 @@ def run_tool(tool: str, name: str, truth: dict[str, Any], out_dir: Path, repeat:
     return run
 
 
-def up(truth: dict[str, Any]) -> bool:
-    address = (truth["host"], truth["port"])
-    if truth["transport"] == "tcp":
-        try:
-            socket.create_connection(address, timeout=2).close()
-        except OSError:
-            return False
-        return True
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(address)
-        except OSError:
-            return True
-    return False
+def up(name: str) -> bool:
+    """The lab's own check (lab/openvpn/probe.py): live, answering or holding its port."""
+    probe = [sys.executable, str(ROOT / "lab" / "openvpn" / "probe.py"), "up", name]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 def render(
@@ -212,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(tool.startswith("nmap") for tool in tools) and shutil.which("nmap") is None:
         print("openvpn.py: nmap not found: apt-get install nmap", file=sys.stderr)
         return 2
-    down = [name for name in names if not up(truth[name])]
+    down = [name for name in names if not up(name)]
     if down:
         print(f"openvpn.py: lab targets down: {down}; run lab/openvpn/start.sh", file=sys.stderr)
         return 2

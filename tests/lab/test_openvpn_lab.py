@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -36,29 +35,17 @@ from protoaudit.report import json_report
 
 pytestmark = pytest.mark.lab
 
-TRUTH: dict[str, Mapping[str, Any]] = json.loads(
-    (Path(__file__).resolve().parents[2] / "lab" / "openvpn" / "ground_truth.json").read_text()
-)["targets"]
+LAB = Path(__file__).resolve().parents[2] / "lab" / "openvpn"
+TRUTH: dict[str, Mapping[str, Any]] = json.loads((LAB / "ground_truth.json").read_text())["targets"]
 NAMES = sorted(TRUTH)
 ANSWERING = sorted(name for name in NAMES if TRUTH[name]["answers_reset_v2"])
 RESET_V2 = bytes([7 << 3]) + b"labcheck" + bytes(5)
 
 
-def _up(truth: Mapping[str, Any]) -> bool:
-    """TCP: accepts; UDP: something holds the port (a bind fails)."""
-    address = (truth["host"], truth["port"])
-    if truth["transport"] == "tcp":
-        try:
-            socket.create_connection(address, timeout=2).close()
-        except OSError:
-            return False
-        return True
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(address)
-        except OSError:
-            return True
-    return False
+def _up(name: str) -> bool:
+    """The lab's own check (lab/openvpn/probe.py): live, answering or holding its port."""
+    probe = [sys.executable, str(LAB / "probe.py"), "up", name]
+    return subprocess.run(probe, capture_output=True, check=False, timeout=30).returncode == 0
 
 
 def context(truth: Mapping[str, Any]) -> ProbeContext:
@@ -76,7 +63,7 @@ def context(truth: Mapping[str, Any]) -> ProbeContext:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[Observation]]:
-    down = [name for name, truth in TRUTH.items() if not _up(truth)]
+    down = [name for name in NAMES if not _up(name)]
     if down:
         message = f"OpenVPN lab not available: {down} (run lab/start.sh)"
         if os.environ.get("CI") == "true":
